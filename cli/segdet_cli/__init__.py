@@ -1,0 +1,1 @@
+"""The ``segdet`` command line."""

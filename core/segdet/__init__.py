@@ -1,0 +1,43 @@
+"""segdet: detection and segmentation with MMDetection-style configs and entry-point plugins.
+
+Importing ``segdet`` is cheap: names below are loaded on first use, so listing
+components never imports torch.
+
+    from segdet import Config, build, build_model, list_components
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Config": "segdet.config:Config",
+    "ConfigDict": "segdet.config:ConfigDict",
+    "build": "segdet.registry:build",
+    "register": "segdet.registry:register",
+    "list_components": "segdet.registry:components",
+    "build_model": "segdet.models.builder:build_model",
+    "init_detector": "segdet.apis.inference:init_detector",
+    "inference_detector": "segdet.apis.inference:inference_detector",
+    "show_result": "segdet.apis.inference:show_result",
+    "init_segmentor": "segdet.apis.seg_inference:init_segmentor",
+    "inference_segmentor": "segdet.apis.seg_inference:inference_segmentor",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'segdet' has no attribute {name!r}")
+    module, attr = target.split(":")
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

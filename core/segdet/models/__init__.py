@@ -1,0 +1,1 @@
+"""Model assemblies, task modules and shared layers."""

@@ -1,0 +1,18 @@
+"""Building blocks shared by components (part of the plugin API)."""
+from .conv_module import ConvModule
+from .init import bias_init_with_prob, constant_init, kaiming_init, normal_init, xavier_init
+from .norm import build_activation_layer, build_norm_layer, norm_abbr
+from .scale import Scale
+
+__all__ = [
+    "ConvModule",
+    "Scale",
+    "bias_init_with_prob",
+    "build_activation_layer",
+    "build_norm_layer",
+    "constant_init",
+    "kaiming_init",
+    "norm_abbr",
+    "normal_init",
+    "xavier_init",
+]
