@@ -7,6 +7,7 @@ Public API for plugins and the CLI::
 from __future__ import annotations
 
 from .build import build, check_arguments, describe_location, find_info, resolve, signature_text
+from .check import check_config
 from .discovery import api_compatible, components, discover, refresh
 from .groups import GROUPS, PLUGIN_API_VERSION, full_group, short_group
 from .local import import_custom_modules, register, unregister
@@ -19,6 +20,7 @@ __all__ = [
     "api_compatible",
     "build",
     "check_arguments",
+    "check_config",
     "components",
     "describe_location",
     "discover",

@@ -1,0 +1,59 @@
+"""``segdet print-config`` and ``segdet check-config``."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from ._common import cfg_options_option, load_config
+
+
+def check_config_problems(cfg: Mapping[str, Any]) -> list[str]:
+    """Every type and constructor-argument problem of ``cfg``, plus custom_imports failures."""
+    from segdet.errors import SegdetError
+    from segdet.registry import check_config, import_custom_modules
+
+    try:
+        import_custom_modules(cfg.get("custom_imports"), source=str(getattr(cfg, "filename", "config")))
+    except SegdetError as err:
+        return [str(err)]
+    return check_config(cfg)
+
+
+@click.command("print-config")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@cfg_options_option
+@click.option("--explain", "explain", default=None, metavar="KEY",
+              help="Show where a value was set, e.g. model.neck.num_outs.")
+def print_config(config: str, cfg_options: tuple[str, ...], explain: str | None) -> None:
+    """Print the resolved config (after _base_ and --cfg-options) as Python."""
+    cfg = load_config(config, cfg_options)
+    if explain:
+        try:
+            chain = cfg.explain(explain)
+        except (KeyError, AttributeError) as err:
+            raise click.ClickException(str(err)) from err
+        value: Any = cfg
+        for part in explain.split("."):
+            value = value[int(part)] if isinstance(value, (list, tuple)) else value[part]
+        click.echo(f"{explain} = {value!r}")
+        for i, origin in enumerate(chain):
+            marker = "final" if i == len(chain) - 1 else "overridden"
+            click.echo(f"  {i + 1}. {origin} ({marker})")
+        return
+    click.echo(cfg.pretty_text)
+
+
+@click.command("check-config")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@cfg_options_option
+def check_config(config: str, cfg_options: tuple[str, ...]) -> None:
+    """Check that every type resolves and every key fits its constructor; lists all problems."""
+    cfg = load_config(config, cfg_options)
+    problems = check_config_problems(cfg)
+    if problems:
+        for p in problems:
+            click.echo(f"- {p}", err=True)
+        raise click.ClickException(f"{config}: {len(problems)} problem(s)")
+    click.echo(f"{config}: ok")
