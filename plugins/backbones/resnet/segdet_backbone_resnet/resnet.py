@@ -1,0 +1,330 @@
+"""ResNet backbones (ResNet, ResNetV1c, ResNetV1d) with MMDetection / MMSegmentation checkpoint keys."""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from segdet.models.layers import build_norm_layer
+from segdet.models.weights import load_pretrained
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from .blocks import BasicBlock, Bottleneck, ResLayer, make_conv
+
+__all__ = ["ResNet", "ResNetV1c", "ResNetV1d"]
+
+_ARCH: dict[int, tuple[type[BasicBlock] | type[Bottleneck], tuple[int, ...]]] = {
+    18: (BasicBlock, (2, 2, 2, 2)),
+    34: (BasicBlock, (3, 4, 6, 3)),
+    50: (Bottleneck, (3, 4, 6, 3)),
+    101: (Bottleneck, (3, 4, 23, 3)),
+    152: (Bottleneck, (3, 8, 36, 3)),
+}
+
+_STEM_STRIDE = 4  # stride-2 stem conv, then stride-2 max pool
+
+
+def _resolve_checkpoint(checkpoint: str) -> str:
+    """Turn MMCV's ``torchvision://resnet50`` into torchvision's download URL; paths pass through."""
+    if checkpoint.startswith("torchvision://"):
+        name = checkpoint[len("torchvision://"):]
+        import torchvision.models as tvm
+
+        try:
+            weights = tvm.get_model_weights(name)
+        except (ValueError, KeyError) as err:
+            raise ValueError(f"init_cfg.checkpoint {checkpoint!r}: torchvision has no model {name!r}") from err
+        # MMCV's torchvision:// names the original (V1) ImageNet weights.
+        return str(weights["IMAGENET1K_V1"].url)
+    if "://" in checkpoint and not checkpoint.startswith(("http://", "https://")):
+        raise ValueError(
+            f"init_cfg.checkpoint {checkpoint!r}: only local paths, http(s) URLs and torchvision:// are "
+            "understood; download the file and give its local path (convert it with `segdet convert` if "
+            "its keys come from another project)"
+        )
+    return checkpoint
+
+
+class ResNet(nn.Module):
+    """ResNet backbone returning the feature maps of the stages in ``out_indices``.
+
+    Args:
+        depth: 18, 34, 50, 101 or 152.
+        in_channels: image channels (3).
+        stem_channels: stem output width; ``None`` means ``base_channels``.
+        base_channels: width of the first stage (64); stage ``i`` has ``base_channels * 2**i``.
+        num_stages: 1 to 4 stages are built (4).
+        strides: stride of each stage ((1, 2, 2, 2)).
+        dilations: dilation of each stage ((1, 1, 1, 1)).
+        out_indices: stages whose outputs are returned ((0, 1, 2, 3)).
+        style: ``'pytorch'`` (stride on the 3x3 conv) or ``'caffe'`` (stride on the first 1x1).
+        deep_stem: three 3x3 convs (``stem.*``) instead of one 7x7 (``conv1``/``bn1``) (False).
+        avg_down: shortcut downsampling by ``AvgPool2d`` + 1x1 conv (False).
+        frozen_stages: stages 1..n (and the stem for n >= 0) are frozen; -1 freezes nothing.
+        conv_cfg: ``None`` or ``dict(type='Conv2d')``.
+        norm_cfg: ``dict(type='BN'|'SyncBN'|'GN', requires_grad=True, ...)``.
+        norm_eval: keep BatchNorm layers in eval mode during training (True).
+        with_cp: gradient checkpointing of every block, saving memory for compute (False).
+        zero_init_residual: the last norm of each block starts at zero (True).
+        contract_dilation: the first block of a dilated stage uses half the dilation (False).
+        init_cfg: ``None`` (Kaiming init) or ``dict(type='Pretrained', checkpoint=PATH_OR_URL,
+            prefix=None)``; ``checkpoint`` may also be ``torchvision://resnet50``.
+        pretrained: deprecated alias of ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
+
+    Attributes:
+        out_channels: channels of each returned feature map, e.g. ``[256, 512, 1024, 2048]``.
+        strides: stride of each returned map w.r.t. the input, e.g. ``[4, 8, 16, 32]``.
+
+    Shapes: ``(N, in_channels, H, W)`` -> tuple of ``(N, out_channels[i], ~H / strides[i], ~W / strides[i])``.
+
+    Example:
+        >>> net = ResNet(depth=18, base_channels=8).eval()
+        >>> [tuple(o.shape) for o in net(torch.rand(1, 3, 64, 64))]
+        [(1, 8, 16, 16), (1, 16, 8, 8), (1, 32, 4, 4), (1, 64, 2, 2)]
+    """
+
+    def __init__(
+        self,
+        depth: int,
+        in_channels: int = 3,
+        stem_channels: int | None = None,
+        base_channels: int = 64,
+        num_stages: int = 4,
+        strides: Sequence[int] = (1, 2, 2, 2),
+        dilations: Sequence[int] = (1, 1, 1, 1),
+        out_indices: Sequence[int] = (0, 1, 2, 3),
+        style: str = "pytorch",
+        deep_stem: bool = False,
+        avg_down: bool = False,
+        frozen_stages: int = -1,
+        conv_cfg: Mapping[str, Any] | None = None,
+        norm_cfg: Mapping[str, Any] = {"type": "BN", "requires_grad": True},  # noqa: B006  (never mutated)
+        norm_eval: bool = True,
+        with_cp: bool = False,
+        zero_init_residual: bool = True,
+        contract_dilation: bool = False,
+        init_cfg: Mapping[str, Any] | None = None,
+        pretrained: str | None = None,
+    ) -> None:
+        super().__init__()
+        if depth not in _ARCH:
+            raise ValueError(f"ResNet depth must be one of {sorted(_ARCH)}, got {depth!r}")
+        if not 1 <= num_stages <= 4:
+            raise ValueError(f"ResNet num_stages must be 1 to 4, got {num_stages}")
+        if len(strides) != num_stages or len(dilations) != num_stages:
+            raise ValueError(
+                f"ResNet needs one stride and one dilation per stage: num_stages={num_stages}, "
+                f"strides={tuple(strides)}, dilations={tuple(dilations)}"
+            )
+        if not out_indices or max(out_indices) >= num_stages or min(out_indices) < 0:
+            raise ValueError(f"ResNet out_indices {tuple(out_indices)} must lie in 0..{num_stages - 1}")
+        if style not in ("pytorch", "caffe"):
+            raise ValueError(f"ResNet style must be 'pytorch' or 'caffe', got {style!r}")
+        if norm_cfg is None:
+            raise ValueError("ResNet needs a norm_cfg, e.g. dict(type='BN', requires_grad=True)")
+        if pretrained is not None:
+            if init_cfg is not None:
+                raise ValueError("ResNet: give init_cfg or the deprecated pretrained, not both")
+            warnings.warn("ResNet(pretrained=...) is deprecated; use init_cfg=dict(type='Pretrained', "
+                          "checkpoint=...)", DeprecationWarning, stacklevel=2)
+            init_cfg = {"type": "Pretrained", "checkpoint": pretrained}
+        if init_cfg is not None and init_cfg.get("type") != "Pretrained":
+            raise ValueError(f"ResNet init_cfg must be None or dict(type='Pretrained', checkpoint=...), "
+                             f"got {dict(init_cfg)!r}")
+
+        self.depth = depth
+        self.block, stage_blocks = _ARCH[depth]
+        self.stage_blocks = stage_blocks[:num_stages]
+        self.stem_channels = base_channels if stem_channels is None else stem_channels
+        self.base_channels = base_channels
+        self.num_stages = num_stages
+        self.stage_strides = tuple(strides)
+        self.dilations = tuple(dilations)
+        self.out_indices = tuple(out_indices)
+        self.style = style
+        self.deep_stem = deep_stem
+        self.avg_down = avg_down
+        self.frozen_stages = frozen_stages
+        self.norm_cfg = dict(norm_cfg)
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+        self.zero_init_residual = zero_init_residual
+        self.init_cfg = None if init_cfg is None else dict(init_cfg)
+
+        self._make_stem(conv_cfg, in_channels, self.stem_channels)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+
+        self.res_layers: list[str] = []
+        inplanes = self.stem_channels
+        stride = _STEM_STRIDE
+        stage_out: list[tuple[int, int]] = []
+        for i, num_blocks in enumerate(self.stage_blocks):
+            planes = base_channels * 2**i
+            layer = ResLayer(self.block, inplanes, planes, num_blocks, stride=strides[i],
+                             dilation=dilations[i], contract_dilation=contract_dilation, avg_down=avg_down,
+                             style=style, with_cp=with_cp, conv_cfg=conv_cfg, norm_cfg=self.norm_cfg)
+            inplanes = planes * self.block.expansion
+            stride *= strides[i]
+            stage_out.append((inplanes, stride))
+            self.add_module(f"layer{i + 1}", layer)
+            self.res_layers.append(f"layer{i + 1}")
+        self.feat_dim = inplanes
+        self.out_channels: list[int] = [stage_out[i][0] for i in self.out_indices]
+        self.strides: list[int] = [stage_out[i][1] for i in self.out_indices]
+
+        self.init_weights()
+        self._freeze_stages()
+
+    def _make_stem(self, conv_cfg: Mapping[str, Any] | None, in_channels: int, stem_channels: int) -> None:
+        if self.deep_stem:
+            half = stem_channels // 2
+            self.stem = nn.Sequential(
+                make_conv(conv_cfg, in_channels, half, 3, stride=2, padding=1),
+                build_norm_layer(self.norm_cfg, half)[1],
+                nn.ReLU(inplace=True),
+                make_conv(conv_cfg, half, half, 3, stride=1, padding=1),
+                build_norm_layer(self.norm_cfg, half)[1],
+                nn.ReLU(inplace=True),
+                make_conv(conv_cfg, half, stem_channels, 3, stride=1, padding=1),
+                build_norm_layer(self.norm_cfg, stem_channels)[1],
+                nn.ReLU(inplace=True),
+            )
+        else:
+            self.conv1 = make_conv(conv_cfg, in_channels, stem_channels, 7, stride=2, padding=3)
+            self.norm1_name, norm1 = build_norm_layer(self.norm_cfg, stem_channels, postfix=1)
+            self.add_module(self.norm1_name, norm1)
+            self.relu = nn.ReLU(inplace=True)
+
+    @property
+    def norm1(self) -> nn.Module:
+        """The stem's norm layer (``bn1`` or ``gn1``); absent with ``deep_stem``."""
+        return getattr(self, self.norm1_name)
+
+    def init_weights(self) -> None:
+        """Kaiming-init convs, unit norms, zeroed last norms; then load ``init_cfg`` if it is Pretrained."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, (_BatchNorm, nn.GroupNorm)) and m.weight is not None:
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        if self.zero_init_residual:
+            last = 3 if self.block is Bottleneck else 2
+            for m in self.modules():
+                if isinstance(m, (BasicBlock, Bottleneck)):
+                    nn.init.zeros_(m.norm(last).weight)
+        if self.init_cfg is not None:
+            checkpoint = _resolve_checkpoint(str(self.init_cfg["checkpoint"]))
+            missing, unexpected = load_pretrained(self, checkpoint, prefix=self.init_cfg.get("prefix"))
+            if missing:
+                warnings.warn(f"ResNet: {len(missing)} keys missing in {checkpoint} (kept at their "
+                              f"initial values), e.g. {missing[:5]}", stacklevel=2)
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages >= 0:
+            stem = [self.stem] if self.deep_stem else [self.conv1, self.norm1]
+            for m in stem:
+                m.eval()
+                for p in m.parameters():
+                    p.requires_grad = False
+        for i in range(1, self.frozen_stages + 1):
+            m = getattr(self, f"layer{i}")
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad = False
+
+    def train(self, mode: bool = True) -> ResNet:
+        """Set training mode, keeping frozen stages (and BatchNorm if ``norm_eval``) in eval mode."""
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``(N, C, H, W)`` -> tuple of the feature maps of the stages in ``out_indices``."""
+        if self.deep_stem:
+            x = self.stem(x)
+        else:
+            x = self.relu(self.norm1(self.conv1(x)))
+        x = self.maxpool(x)
+        outs = []
+        for i, name in enumerate(self.res_layers):
+            x = getattr(self, name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+
+class ResNetV1c(ResNet):
+    """ResNet-C: ``deep_stem=True`` (three 3x3 stem convs, keys ``stem.*``), ``avg_down=False``.
+
+    Takes every argument of :class:`ResNet` except ``deep_stem`` and ``avg_down``.
+    """
+
+    def __init__(
+        self,
+        depth: int,
+        in_channels: int = 3,
+        stem_channels: int | None = None,
+        base_channels: int = 64,
+        num_stages: int = 4,
+        strides: Sequence[int] = (1, 2, 2, 2),
+        dilations: Sequence[int] = (1, 1, 1, 1),
+        out_indices: Sequence[int] = (0, 1, 2, 3),
+        style: str = "pytorch",
+        frozen_stages: int = -1,
+        conv_cfg: Mapping[str, Any] | None = None,
+        norm_cfg: Mapping[str, Any] = {"type": "BN", "requires_grad": True},  # noqa: B006  (never mutated)
+        norm_eval: bool = True,
+        with_cp: bool = False,
+        zero_init_residual: bool = True,
+        contract_dilation: bool = False,
+        init_cfg: Mapping[str, Any] | None = None,
+        pretrained: str | None = None,
+    ) -> None:
+        super().__init__(
+            depth=depth, in_channels=in_channels, stem_channels=stem_channels, base_channels=base_channels,
+            num_stages=num_stages, strides=strides, dilations=dilations, out_indices=out_indices, style=style,
+            deep_stem=True, avg_down=False, frozen_stages=frozen_stages, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+            norm_eval=norm_eval, with_cp=with_cp, zero_init_residual=zero_init_residual,
+            contract_dilation=contract_dilation, init_cfg=init_cfg, pretrained=pretrained)
+
+
+class ResNetV1d(ResNet):
+    """ResNet-D: ``deep_stem=True`` and ``avg_down=True`` (shortcut ``AvgPool2d`` + 1x1 conv).
+
+    Takes every argument of :class:`ResNet` except ``deep_stem`` and ``avg_down``.
+    """
+
+    def __init__(
+        self,
+        depth: int,
+        in_channels: int = 3,
+        stem_channels: int | None = None,
+        base_channels: int = 64,
+        num_stages: int = 4,
+        strides: Sequence[int] = (1, 2, 2, 2),
+        dilations: Sequence[int] = (1, 1, 1, 1),
+        out_indices: Sequence[int] = (0, 1, 2, 3),
+        style: str = "pytorch",
+        frozen_stages: int = -1,
+        conv_cfg: Mapping[str, Any] | None = None,
+        norm_cfg: Mapping[str, Any] = {"type": "BN", "requires_grad": True},  # noqa: B006  (never mutated)
+        norm_eval: bool = True,
+        with_cp: bool = False,
+        zero_init_residual: bool = True,
+        contract_dilation: bool = False,
+        init_cfg: Mapping[str, Any] | None = None,
+        pretrained: str | None = None,
+    ) -> None:
+        super().__init__(
+            depth=depth, in_channels=in_channels, stem_channels=stem_channels, base_channels=base_channels,
+            num_stages=num_stages, strides=strides, dilations=dilations, out_indices=out_indices, style=style,
+            deep_stem=True, avg_down=True, frozen_stages=frozen_stages, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+            norm_eval=norm_eval, with_cp=with_cp, zero_init_residual=zero_init_residual,
+            contract_dilation=contract_dilation, init_cfg=init_cfg, pretrained=pretrained)
