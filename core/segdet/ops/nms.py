@@ -1,0 +1,136 @@
+"""Hard NMS and class-aware batched NMS over torchvision's kernels."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Optional
+
+import torch
+import torchvision
+from torch import Tensor
+
+from .soft_nms import soft_nms
+
+__all__ = ["nms", "batched_nms"]
+
+_NMS_TYPES = ("nms", "soft_nms")
+_COMMON_KEYS = {"type", "iou_threshold", "class_agnostic", "split_thr", "max_num"}
+_SOFT_KEYS = {"sigma", "min_score", "method"}
+
+
+def _kernel_dtype(t: Tensor) -> Tensor:
+    # torchvision's kernels take float32/float64; half and bfloat16 go through float32.
+    return t if t.dtype in (torch.float32, torch.float64) else t.float()
+
+
+def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
+    """Greedy hard NMS.
+
+    Args:
+        boxes: ``(N, 4)`` boxes ``x1, y1, x2, y2``.
+        scores: ``(N,)`` scores.
+        iou_threshold: boxes overlapping a kept box with IoU ``>`` this are removed.
+
+    Returns:
+        ``(K,)`` long indices of the kept boxes, sorted by decreasing score.
+    """
+    if boxes.numel() == 0:
+        return torch.empty((0,), dtype=torch.long, device=boxes.device)
+    return torchvision.ops.nms(_kernel_dtype(boxes), _kernel_dtype(scores), float(iou_threshold))
+
+
+def _check_cfg(nms_cfg: Mapping[str, Any]) -> str:
+    nms_type = nms_cfg.get("type", "nms")
+    if nms_type not in _NMS_TYPES:
+        raise ValueError(f"batched_nms: nms_cfg.type must be one of {_NMS_TYPES}, got {nms_type!r}")
+    allowed = _COMMON_KEYS | (_SOFT_KEYS if nms_type == "soft_nms" else set())
+    unknown = sorted(set(nms_cfg) - allowed)
+    if unknown:
+        raise TypeError(
+            f"batched_nms: unknown nms_cfg keys {unknown} for type {nms_type!r}; "
+            f"allowed keys are {sorted(allowed)}"
+        )
+    return str(nms_type)
+
+
+def _offset_boxes(boxes: Tensor, idxs: Tensor) -> Tensor:
+    # Shift every class to its own region so that boxes of different classes never overlap.
+    max_coordinate = boxes.max()
+    offsets = idxs.to(boxes) * (max_coordinate + 1)
+    return boxes + offsets[:, None]
+
+
+def batched_nms(
+    boxes: Tensor,
+    scores: Tensor,
+    idxs: Tensor,
+    nms_cfg: Optional[Mapping[str, Any]],
+    class_agnostic: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """NMS applied independently per category (MMCV semantics).
+
+    Args:
+        boxes: ``(N, 4)`` boxes ``x1, y1, x2, y2``.
+        scores: ``(N,)`` scores.
+        idxs: ``(N,)`` category of each box; boxes of different categories
+            never suppress each other unless ``class_agnostic``.
+        nms_cfg: ``dict(type='nms' | 'soft_nms', iou_threshold=0.5)``; soft NMS
+            also takes ``sigma``, ``min_score``, ``method``. Optional keys:
+            ``class_agnostic`` (overrides the argument), ``split_thr`` (above
+            this many boxes, run one NMS per category; default 10000) and
+            ``max_num`` (keep at most this many, -1 = all). ``None`` only sorts.
+        class_agnostic: suppress across categories.
+
+    Returns:
+        ``(dets, keep)``: ``dets`` ``(K, 5)`` rows ``x1, y1, x2, y2, score``
+        sorted by decreasing score (soft NMS reports the decayed scores) and
+        ``keep`` ``(K,)`` the indices of those boxes in the input.
+    """
+    if nms_cfg is None:
+        scores, inds = scores.sort(descending=True)
+        return torch.cat([boxes[inds], scores[:, None]], -1), inds
+    cfg = dict(nms_cfg)
+    nms_type = _check_cfg(cfg)
+    cfg.pop("type", None)
+    class_agnostic = bool(cfg.pop("class_agnostic", class_agnostic))
+    split_thr = int(cfg.pop("split_thr", 10000))
+    max_num = int(cfg.pop("max_num", -1))
+    iou_threshold = float(cfg.pop("iou_threshold", 0.5 if nms_type == "nms" else 0.3))
+
+    if boxes.numel() == 0:
+        empty = boxes.new_zeros((0, 5))
+        return empty, torch.empty((0,), dtype=torch.long, device=boxes.device)
+
+    if nms_type == "nms":
+        if class_agnostic:
+            keep = nms(boxes, scores, iou_threshold)
+        else:
+            keep = torchvision.ops.batched_nms(
+                _kernel_dtype(boxes), _kernel_dtype(scores), idxs, iou_threshold
+            )
+        kept_scores = scores[keep]
+    else:
+        boxes_for_nms = boxes if class_agnostic else _offset_boxes(boxes, idxs)
+        if boxes_for_nms.shape[0] < split_thr or class_agnostic:
+            dets, keep = soft_nms(boxes_for_nms, scores, iou_threshold=iou_threshold, **cfg)
+            kept_scores = dets[:, -1]
+        else:
+            keep, kept_scores = _soft_nms_per_class(boxes, scores, idxs, iou_threshold, cfg)
+
+    if max_num > 0:
+        keep, kept_scores = keep[:max_num], kept_scores[:max_num]
+    return torch.cat([boxes[keep], kept_scores[:, None].to(boxes.dtype)], -1), keep
+
+
+def _soft_nms_per_class(
+    boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float, cfg: dict[str, Any]
+) -> tuple[Tensor, Tensor]:
+    # Many boxes: one soft NMS per category avoids the O(N^2) cost across classes.
+    keeps, new_scores = [], []
+    for cls in torch.unique(idxs):
+        mask = (idxs == cls).nonzero(as_tuple=False).view(-1)
+        dets, keep = soft_nms(boxes[mask], scores[mask], iou_threshold=iou_threshold, **cfg)
+        keeps.append(mask[keep])
+        new_scores.append(dets[:, -1])
+    keep = torch.cat(keeps)
+    kept_scores, order = torch.cat(new_scores).sort(descending=True)
+    return keep[order], kept_scores
