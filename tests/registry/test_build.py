@@ -11,8 +11,7 @@ from segdet.errors import (
     RegistryError,
     UnknownComponentError,
 )
-from segdet.registry import build, components, register, unregister
-from segdet.registry import catalogue
+from segdet.registry import build, catalogue, components, register, unregister
 
 from .fake_dists import activate, deactivate, write_dist
 

@@ -28,7 +28,7 @@ def register(group: str, name: str | None = None, *, force: bool = False) -> Cal
     g = full_group(group)
 
     def decorator(obj: T) -> T:
-        key = (g, name or getattr(obj, "__name__", ""))
+        key: tuple[str, str] = (g, name or str(getattr(obj, "__name__", "")))
         if not key[1]:
             raise ValueError(f"cannot register {obj!r} without a name")
         if key in _LOCAL and _LOCAL[key] is not obj and not force:
