@@ -200,7 +200,9 @@ class SwinTransformer(nn.Module):
     def _adapt_shapes(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         own = self.state_dict()
         for key, table in list(state.items()):
-            if "relative_position_bias_table" in key and key in own and table.shape != own[key].shape:
+            if key.endswith("relative_position_index") and key in own and table.shape != own[key].shape:
+                state[key] = own[key]  # a constant of the window size; the table below is what is learned
+            elif "relative_position_bias_table" in key and key in own and table.shape != own[key].shape:
                 if table.shape[1] != own[key].shape[1]:
                     _LOG.warning("%s: %d heads in checkpoint, %d in model; not loaded",
                                  key, table.shape[1], own[key].shape[1])
