@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..registry import build
+from ..registry import build, describe_location, resolve
 from .layers import ConvModule, normal_init
 
 __all__ = ["BaseDecodeHead", "LossCfg", "PPM", "resize", "seg_accuracy"]
@@ -127,7 +127,7 @@ class BaseDecodeHead(nn.Module):
             Default ``dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)``.
         ignore_index: label ignored by losses and accuracy (default 255).
         sampler: optional pixel sampler config (group ``task_modules``, e.g. ``OHEMPixelSampler``),
-            built with ``context=self``.
+            built with ``context=self`` when it takes one.
         align_corners: of every bilinear resize (default False).
         init_cfg: kept for MMSegmentation configs; ``conv_seg`` is initialised ``Normal(std=0.01)``.
 
@@ -174,7 +174,13 @@ class BaseDecodeHead(nn.Module):
         else:
             raise TypeError(f"loss_decode must be a dict or a list of dicts, got {type(loss_decode).__name__}")
 
-        self.sampler = build(sampler, "task_modules", default_args={"context": self}) if sampler else None
+        self.sampler: Any = None
+        if sampler:
+            # MMSegmentation's samplers take the head as ``context``; segdet's do not need it
+            sampler_cls = sampler["type"] if not isinstance(sampler["type"], str) else resolve(
+                sampler["type"], "task_modules", describe_location(sampler))
+            extra = {"context": self} if _accepts(sampler_cls, "context") else None
+            self.sampler = build(sampler, "task_modules", default_args=extra)
 
         self.conv_seg = nn.Conv2d(self.channels, self.num_classes, kernel_size=1)
         self.dropout = nn.Dropout2d(self.dropout_ratio) if self.dropout_ratio > 0 else None
@@ -255,7 +261,10 @@ class BaseDecodeHead(nn.Module):
         if seg_label.dim() == 3:
             seg_label = seg_label.unsqueeze(1)
         seg_logit = resize(seg_logit, seg_label.shape[2:], "bilinear", self.align_corners)
-        seg_weight = self.sampler.sample(seg_logit, seg_label) if self.sampler is not None else None
+        seg_weight = None
+        if self.sampler is not None:
+            extra = {"ignore_index": self.ignore_index} if _accepts(self.sampler.sample, "ignore_index") else {}
+            seg_weight = self.sampler.sample(seg_logit, seg_label, **extra)
         label = seg_label.squeeze(1).long()
         losses_decode = self.loss_decode if isinstance(self.loss_decode, nn.ModuleList) else [self.loss_decode]
         out: dict[str, torch.Tensor] = {}
