@@ -11,8 +11,9 @@ from typing import Any
 
 import torch
 import torch.utils.checkpoint as cp
-from segdet.models.layers import build_norm_layer
 from torch import nn
+
+from segdet.models.layers import build_norm_layer
 
 __all__ = ["BasicBlock", "Bottleneck", "ResLayer", "make_conv"]
 
@@ -133,7 +134,7 @@ class ResLayer(nn.Sequential):
         style, with_cp, conv_cfg, norm_cfg: passed to every block.
     """
 
-    def __init__(self, block: type[_Block], inplanes: int, planes: int, num_blocks: int, stride: int = 1,
+    def __init__(self, block: type[BasicBlock] | type[Bottleneck], inplanes: int, planes: int, num_blocks: int, stride: int = 1,
                  dilation: int = 1, contract_dilation: bool = False, avg_down: bool = False,
                  style: str = "pytorch", with_cp: bool = False, conv_cfg: Mapping[str, Any] | None = None,
                  norm_cfg: Mapping[str, Any] = {"type": "BN"}) -> None:  # noqa: B006  (never mutated)
@@ -151,8 +152,9 @@ class ResLayer(nn.Sequential):
             parts.append(build_norm_layer(norm_cfg, out_planes)[1])
             downsample = nn.Sequential(*parts)
         first_dilation = dilation // 2 if (contract_dilation and dilation > 1) else dilation
-        common = dict(style=style, with_cp=with_cp, conv_cfg=conv_cfg, norm_cfg=norm_cfg)
-        layers = [block(inplanes, planes, stride, first_dilation, downsample, **common)]  # type: ignore[arg-type]
+        layers = [block(inplanes, planes, stride, first_dilation, downsample, style=style, with_cp=with_cp,
+                        conv_cfg=conv_cfg, norm_cfg=norm_cfg)]
         for _ in range(1, num_blocks):
-            layers.append(block(out_planes, planes, 1, dilation, None, **common))  # type: ignore[arg-type]
+            layers.append(block(out_planes, planes, 1, dilation, None, style=style, with_cp=with_cp,
+                                conv_cfg=conv_cfg, norm_cfg=norm_cfg))
         super().__init__(*layers)

@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from segdet.models.layers import build_norm_layer
-from segdet.models.weights import load_pretrained
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from segdet.models.layers import build_norm_layer
+from segdet.models.weights import load_pretrained
 
 from .blocks import BasicBlock, Bottleneck, ResLayer, make_conv
 
@@ -214,7 +215,9 @@ class ResNet(nn.Module):
             last = 3 if self.block is Bottleneck else 2
             for m in self.modules():
                 if isinstance(m, (BasicBlock, Bottleneck)):
-                    nn.init.zeros_(m.norm(last).weight)
+                    weight = m.norm(last).weight
+                    assert isinstance(weight, torch.Tensor)
+                    nn.init.zeros_(weight)
         if self.init_cfg is not None:
             checkpoint = _resolve_checkpoint(str(self.init_cfg["checkpoint"]))
             missing, unexpected = load_pretrained(self, checkpoint, prefix=self.init_cfg.get("prefix"))

@@ -6,9 +6,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from segdet.models.layers import ConvModule
 from segdet.models.weights import load_pretrained
-from torch import nn
 
 __all__ = ["FPN"]
 
