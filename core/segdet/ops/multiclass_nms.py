@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import torch
 from torch import Tensor
@@ -16,9 +16,9 @@ def multiclass_nms(
     multi_bboxes: Tensor,
     multi_scores: Tensor,
     score_thr: float,
-    nms_cfg: Optional[Mapping[str, Any]],
+    nms_cfg: Mapping[str, Any] | None,
     max_num: int = -1,
-    score_factors: Optional[Tensor] = None,
+    score_factors: Tensor | None = None,
     return_inds: bool = False,
 ) -> Union[tuple[Tensor, Tensor], tuple[Tensor, Tensor, Tensor]]:
     """Threshold scores per class, then run class-aware NMS.

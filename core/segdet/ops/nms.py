@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any
 
 import torch
 import torchvision
@@ -63,7 +63,7 @@ def batched_nms(
     boxes: Tensor,
     scores: Tensor,
     idxs: Tensor,
-    nms_cfg: Optional[Mapping[str, Any]],
+    nms_cfg: Mapping[str, Any] | None,
     class_agnostic: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """NMS applied independently per category (MMCV semantics).

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Optional, Union
+from typing import Union
 
 import torch
 from torch import Tensor
@@ -61,12 +61,12 @@ class AnchorGenerator:
         self,
         strides: Sequence[Stride],
         ratios: Sequence[float],
-        scales: Optional[Sequence[float]] = None,
-        base_sizes: Optional[Sequence[int]] = None,
+        scales: Sequence[float] | None = None,
+        base_sizes: Sequence[int] | None = None,
         scale_major: bool = True,
-        octave_base_scale: Optional[float] = None,
-        scales_per_octave: Optional[int] = None,
-        centers: Optional[Sequence[tuple[float, float]]] = None,
+        octave_base_scale: float | None = None,
+        scales_per_octave: int | None = None,
+        centers: Sequence[tuple[float, float]] | None = None,
         center_offset: float = 0.0,
     ) -> None:
         if center_offset != 0 and centers is not None:
@@ -131,7 +131,7 @@ class AnchorGenerator:
         base_size: float,
         scales: Tensor,
         ratios: Tensor,
-        center: Optional[tuple[float, float]] = None,
+        center: tuple[float, float] | None = None,
     ) -> Tensor:
         """``(A, 4)`` anchors of one location at the origin of the grid."""
         if center is None:

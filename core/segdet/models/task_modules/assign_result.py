@@ -1,8 +1,6 @@
 """The result of assigning ground-truth boxes to priors."""
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 
@@ -23,7 +21,7 @@ class AssignResult:
     """
 
     def __init__(
-        self, num_gts: int, gt_inds: Tensor, max_overlaps: Tensor, labels: Optional[Tensor] = None
+        self, num_gts: int, gt_inds: Tensor, max_overlaps: Tensor, labels: Tensor | None = None
     ) -> None:
         self.num_gts = int(num_gts)
         self.gt_inds = gt_inds
@@ -45,7 +43,7 @@ class AssignResult:
         """``(N,)`` bool: negative priors."""
         return self.gt_inds == 0
 
-    def add_gt(self, gt_labels: Optional[Tensor], num_gts: Optional[int] = None) -> AssignResult:
+    def add_gt(self, gt_labels: Tensor | None, num_gts: int | None = None) -> AssignResult:
         """A new result with the ground truths prepended as perfect positive priors.
 
         Used by samplers that add the ground-truth boxes as proposals.

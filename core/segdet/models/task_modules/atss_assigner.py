@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
 
 import torch
 from torch import Tensor
@@ -38,7 +37,7 @@ class ATSSAssigner:
             ignored (``-1`` disables).
     """
 
-    def __init__(self, topk: int = 9, alpha: Optional[float] = None, ignore_iof_thr: float = -1) -> None:
+    def __init__(self, topk: int = 9, alpha: float | None = None, ignore_iof_thr: float = -1) -> None:
         self.topk = topk
         self.alpha = alpha
         self.ignore_iof_thr = ignore_iof_thr
@@ -47,9 +46,9 @@ class ATSSAssigner:
         self,
         priors: Tensor,
         gt_bboxes: Tensor,
-        gt_labels: Optional[Tensor],
-        cls_scores: Optional[Tensor],
-        bbox_preds: Optional[Tensor],
+        gt_labels: Tensor | None,
+        cls_scores: Tensor | None,
+        bbox_preds: Tensor | None,
     ) -> Tensor:
         if self.alpha is None:
             return bbox_overlaps(priors, gt_bboxes)
@@ -64,10 +63,10 @@ class ATSSAssigner:
         priors: Tensor,
         num_level_priors: Sequence[int],
         gt_bboxes: Tensor,
-        gt_labels: Optional[Tensor] = None,
-        gt_bboxes_ignore: Optional[Tensor] = None,
-        cls_scores: Optional[Tensor] = None,
-        bbox_preds: Optional[Tensor] = None,
+        gt_labels: Tensor | None = None,
+        gt_bboxes_ignore: Tensor | None = None,
+        cls_scores: Tensor | None = None,
+        bbox_preds: Tensor | None = None,
     ) -> AssignResult:
         """Assign ``gt_bboxes (M, 4)`` to ``priors (N, 4)``.
 

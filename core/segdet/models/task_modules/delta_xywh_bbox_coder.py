@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Optional, Union
+from typing import Union, cast
 
 import torch
 from torch import Tensor
@@ -25,8 +25,9 @@ def _clip(bboxes: Tensor, max_shape: MaxShape) -> Tensor:
         hw = shapes.view(shapes.shape[0], *([1] * (bboxes.dim() - 2)), 2)
         h, w = hw[..., 0:1], hw[..., 1:2]
     else:
-        h = bboxes.new_tensor(float(max_shape[0]))
-        w = bboxes.new_tensor(float(max_shape[1]))
+        shape = cast(Sequence[int], max_shape)
+        h = bboxes.new_tensor(float(shape[0]))
+        w = bboxes.new_tensor(float(shape[1]))
     zero = bboxes.new_zeros(())
     x = torch.min(torch.max(bboxes[..., 0::2], zero), w)
     y = torch.min(torch.max(bboxes[..., 1::2], zero), h)

@@ -1,8 +1,6 @@
 """Box coder of (left, top, right, bottom) distances from points (FCOS)."""
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 
@@ -24,7 +22,7 @@ class DistancePointBBoxCoder:
         self.clip_border = clip_border
 
     def encode(
-        self, points: Tensor, gt_bboxes: Tensor, max_dis: Optional[float] = None, eps: float = 0.1
+        self, points: Tensor, gt_bboxes: Tensor, max_dis: float | None = None, eps: float = 0.1
     ) -> Tensor:
         """``(..., 4)`` distances ``left, top, right, bottom`` of ``points (..., 2)``
         to ``gt_bboxes (..., 4)``; clamped to ``[0, max_dis - eps]`` when ``max_dis``

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional, Union
+from typing import Union
 
 import torch
 from torch import Tensor
@@ -66,8 +66,8 @@ class MaxIoUAssigner:
         self,
         priors: Tensor,
         gt_bboxes: Tensor,
-        gt_labels: Optional[Tensor] = None,
-        gt_bboxes_ignore: Optional[Tensor] = None,
+        gt_labels: Tensor | None = None,
+        gt_bboxes_ignore: Tensor | None = None,
     ) -> AssignResult:
         """Assign ``gt_bboxes (M, 4)`` (labels ``(M,)``) to ``priors (N, 4)``."""
         priors = priors[:, :4]
@@ -99,7 +99,7 @@ class MaxIoUAssigner:
                 result.labels = result.labels.to(device)
         return result
 
-    def assign_wrt_overlaps(self, overlaps: Tensor, gt_labels: Optional[Tensor] = None) -> AssignResult:
+    def assign_wrt_overlaps(self, overlaps: Tensor, gt_labels: Tensor | None = None) -> AssignResult:
         """Assign from an ``(M, N)`` overlap matrix (``-1`` marks ignored priors)."""
         num_gts, num_priors = overlaps.shape
         gt_inds = overlaps.new_full((num_priors,), -1, dtype=torch.long)

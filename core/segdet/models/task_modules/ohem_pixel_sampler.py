@@ -1,8 +1,6 @@
 """Online hard example mining of pixels for semantic segmentation (MMSegmentation semantics)."""
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -25,7 +23,7 @@ class OHEMPixelSampler:
         min_kept: least number of pixels kept per image. Default 100000.
     """
 
-    def __init__(self, thresh: Optional[float] = None, min_kept: int = 100000) -> None:
+    def __init__(self, thresh: float | None = None, min_kept: int = 100000) -> None:
         if min_kept < 1:
             raise ValueError(f"OHEMPixelSampler: min_kept must be >= 1, got {min_kept}")
         self.thresh = thresh

@@ -1,8 +1,6 @@
 """Sample a fixed number of priors with a target positive fraction, uniformly at random."""
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 
@@ -49,7 +47,7 @@ class RandomSampler:
         assign_result: AssignResult,
         priors: Tensor,
         gt_bboxes: Tensor,
-        gt_labels: Optional[Tensor] = None,
+        gt_labels: Tensor | None = None,
     ) -> SamplingResult:
         """Sample from ``assign_result`` over ``priors (N, 4)``.
 

@@ -1,8 +1,6 @@
 """The positive and negative priors chosen by a sampler."""
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 
@@ -57,7 +55,7 @@ class SamplingResult:
         else:
             self.pos_gt_bboxes = gt_bboxes.view(-1, 4)[self.pos_assigned_gt_inds]
         labels = assign_result.labels
-        self.pos_gt_labels: Optional[Tensor] = None if labels is None else labels[pos_inds]
+        self.pos_gt_labels: Tensor | None = None if labels is None else labels[pos_inds]
 
     @property
     def pos_bboxes(self) -> Tensor:
