@@ -15,9 +15,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
+from segdet_backbone_swin import SwinTransformer, convert_official_swin, convert_torchvision_swin
 
 from segdet.registry import resolve
-from segdet_backbone_swin import SwinTransformer, convert_official_swin, convert_torchvision_swin
 
 
 def _random_torchvision_swin_t() -> torch.nn.Module:
@@ -90,7 +90,7 @@ def test_converted_swin_t_matches_torchvision(source: str) -> None:
 
 
 def test_patch_merging_permutation_matches_official_concat() -> None:
-    c, out_c = 3, 5
+    c, out_c = 3, 6
     seg = SwinTransformer(embed_dims=c, depths=(1, 1), num_heads=(1, 1), strides=(4, 2), out_indices=(0, 1),
                           window_size=2).stages[0].downsample
     weight, gamma, beta = torch.randn(out_c, 4 * c), torch.randn(4 * c), torch.randn(4 * c)

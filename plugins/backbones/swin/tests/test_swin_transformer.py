@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from segdet_backbone_swin import SwinTransformer
 
 from segdet.registry import build
-from segdet_backbone_swin import SwinTransformer
 
 REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 REFERENCE_MODELS = [
