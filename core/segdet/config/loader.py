@@ -127,7 +127,10 @@ def _resolve(text: str, path: str, label: str, stack: tuple[str, ...]) -> tuple[
     if "{{" in text:
         text = _predefined(text, path)
     if ext == ".py":
-        module = _parse(text, path, label)
+        has_refs = _REF.search(text) is not None
+        # A reference like {{_base_.a.0}} is no valid Python: read _base_ from a
+        # stand-in text first; the real one is parsed after substitution.
+        module = _parse(_REF.sub("0", text) if has_refs else text, path, label)
         base_names, base_line = _python_bases(module, label)
     else:
         raw = _parse_data(text, ext, label)
@@ -135,7 +138,9 @@ def _resolve(text: str, path: str, label: str, stack: tuple[str, ...]) -> tuple[
     bases, base_text, deps = _load_bases(base_names, base_line, path, label, (*stack, path))
     base_tree = merge_bases(bases, label) if bases else ConfigDict()
     if ext == ".py":
-        own = _exec_python(text, module, path, label, base_tree)
+        if has_refs:
+            module = _parse(_substitute_source(text, base_tree, label), path, label)
+        own = _exec_python(module, path, label, base_tree, text)
     else:
         own = _convert(_substitute_data(raw, base_tree, label), ())
         annotate(own, None, label, None)
@@ -275,9 +280,12 @@ def _substitute_source(text: str, base: ConfigDict, label: str) -> str:
     lines = text.splitlines(keepends=True)
     # (line, col) spans of string tokens, where a reference becomes text.
     strings: list[tuple[tuple[int, int], tuple[int, int], str]] = []
-    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-        if tok.type == tokenize.STRING or tok.type == getattr(tokenize, "FSTRING_MIDDLE", -1):
-            strings.append((tok.start, tok.end, tok.string))
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.STRING or tok.type == getattr(tokenize, "FSTRING_MIDDLE", -1):
+                strings.append((tok.start, tok.end, tok.string))
+    except (tokenize.TokenError, SyntaxError):
+        pass  # the parse after substitution reports it with file and line
     out = []
     for row, line in enumerate(lines, start=1):
         def repl(m: re.Match[str], row: int = row) -> str:
@@ -314,11 +322,7 @@ def _keep(name: str, value: Any) -> bool:
     return not isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type))
 
 
-def _exec_python(text: str, module: ast.Module, path: str, label: str, base: ConfigDict) -> ConfigDict:
-    if _REF.search(text):
-        text = _substitute_source(text, base, label)
-        module = _parse(text, path, label)
-
+def _exec_python(module: ast.Module, path: str, label: str, base: ConfigDict, text: str) -> ConfigDict:
     def ref(dotted: str) -> Any:
         return to_plain(copy_tree(_lookup(base, dotted, label)))
 

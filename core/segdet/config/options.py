@@ -215,7 +215,8 @@ def _describe(value: Any) -> str:
     shown = repr(value)
     if len(shown) > 40:
         shown = shown[:37] + "..."
-    return f"a {type(value).__name__} ({shown})"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name} ({shown})"
 
 
 def _index(container: Any, part: str, path: list[Any], full: str) -> int:
@@ -223,12 +224,12 @@ def _index(container: Any, part: str, path: list[Any], full: str) -> int:
         index = int(part)
     except ValueError:
         raise CfgOptionsError(
-            f"--cfg-options {full}: {format_path(path) or 'the config'} is a list; "
+            f"{full}: {format_path(path) or 'the config'} is a list; "
             f"use an index (0..{len(container) - 1}) instead of {part!r}"
         ) from None
     if not -len(container) <= index < len(container):
         raise CfgOptionsError(
-            f"--cfg-options {full}: index {index} is out of range for "
+            f"{full}: index {index} is out of range for "
             f"{format_path(path)!r}, a {type(container).__name__} of {len(container)} items"
         )
     return index
@@ -251,7 +252,7 @@ def apply_options(root: ConfigDict, options: Mapping[str, Any], sources: Mapping
 
 def _apply_one(root: ConfigDict, key: str, value: Any, origin: str) -> None:
     parts = key.split(".")
-    full = key
+    full = origin
     # (container, key) from the root down; tuples are rebuilt on the way back.
     trail: list[tuple[Any, Any]] = []
     node: Any = root
@@ -271,7 +272,7 @@ def _apply_one(root: ConfigDict, key: str, value: Any, origin: str) -> None:
         path.append(part)
         if not isinstance(node, (ConfigDict, list, tuple)):
             raise CfgOptionsError(
-                f"--cfg-options {full}: cannot set a key under {format_path(path)!r}, "
+                f"{full}: cannot set a key under {format_path(path)!r}, "
                 f"which is {_describe(node)}, not a dict or list"
             )
     last = parts[-1]
