@@ -1,0 +1,137 @@
+"""torch.distributed helpers: start-up under ``torchrun``, model wrapping, gathering results."""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import warnings
+from typing import Any, Callable, Optional, TypeVar
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+__all__ = [
+    "init_dist", "get_dist_info", "is_main_process", "master_only", "all_gather_object", "barrier",
+    "StepAdapter", "wrap_for_training", "convert_sync_batchnorm", "revert_sync_batchnorm",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def init_dist(launcher: str = "pytorch", backend: Optional[str] = None, device: Optional[str] = None) -> torch.device:
+    """Join the process group started by ``torchrun`` (``--launcher pytorch``) and return this rank's device.
+
+    The backend is ``nccl`` when the device is CUDA, ``gloo`` otherwise; each rank
+    uses the CUDA device ``LOCAL_RANK``.
+    """
+    if launcher != "pytorch":
+        raise ValueError(f"launcher must be 'none' or 'pytorch' (torchrun), got {launcher!r}")
+    for key in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        if key not in os.environ:
+            raise RuntimeError(f"--launcher pytorch needs ${key}; start the run with "
+                               "`torchrun --nproc_per_node N $(which segdet) train CFG --launcher pytorch`")
+    use_cuda = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    if use_cuda:
+        torch.cuda.set_device(local_rank)
+        dev = torch.device("cuda", local_rank)
+    else:
+        dev = torch.device("cpu")
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend or ("nccl" if use_cuda else "gloo"))
+    return dev
+
+
+def get_dist_info() -> tuple[int, int]:
+    """``(rank, world_size)``; ``(0, 1)`` outside a process group."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def is_main_process() -> bool:
+    return get_dist_info()[0] == 0
+
+
+def master_only(func: F) -> F:
+    """Run ``func`` on rank 0 only (returns None elsewhere)."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if is_main_process():
+            return func(*args, **kwargs)
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def barrier() -> None:
+    if get_dist_info()[1] > 1:
+        dist.barrier()
+
+
+def all_gather_object(obj: Any) -> list[Any]:
+    """Every rank's ``obj``, in rank order (``[obj]`` without a process group)."""
+    world_size = get_dist_info()[1]
+    if world_size == 1:
+        return [obj]
+    out: list[Any] = [None] * world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+class StepAdapter(nn.Module):
+    """Routes ``forward(data, mode, optimizer)`` to ``module.train_step`` / ``module.val_step``,
+    so that DistributedDataParallel sees the step as its forward and synchronises gradients."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, data: Any, mode: str, optimizer: Any = None) -> Any:
+        return getattr(self.module, mode)(data, optimizer)
+
+
+def wrap_for_training(model: nn.Module, device: torch.device, distributed: bool,
+                      find_unused_parameters: bool = False) -> Optional[nn.Module]:
+    """The step module the runner calls: DDP over a :class:`StepAdapter` when distributed, else None."""
+    if not distributed:
+        return None
+    from torch.nn.parallel import DistributedDataParallel
+
+    device_ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(StepAdapter(model), device_ids=device_ids,
+                                   find_unused_parameters=find_unused_parameters)
+
+
+def convert_sync_batchnorm(model: nn.Module, device: torch.device,
+                           logger: Optional[logging.Logger] = None) -> nn.Module:
+    """BatchNorm -> SyncBatchNorm on CUDA; on other devices SyncBN is unsupported, so the
+    model keeps (or goes back to) plain BatchNorm, with a warning."""
+    if device.type == "cuda":
+        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    if any(isinstance(m, nn.SyncBatchNorm) for m in model.modules()) or get_dist_info()[1] > 1:
+        msg = f"SyncBN is not supported on {device.type}; using BatchNorm (statistics per process)"
+        warnings.warn(msg, stacklevel=2)
+        if logger is not None:
+            logger.warning(msg)
+    return revert_sync_batchnorm(model)
+
+
+def revert_sync_batchnorm(module: nn.Module) -> nn.Module:
+    """Replace every SyncBatchNorm by a BatchNorm2d holding the same parameters and statistics."""
+    out = module
+    if isinstance(module, nn.SyncBatchNorm):
+        out = nn.BatchNorm2d(module.num_features, module.eps, module.momentum, module.affine,
+                             module.track_running_stats)
+        if module.affine:
+            with torch.no_grad():
+                out.weight = module.weight
+                out.bias = module.bias
+        out.running_mean = module.running_mean
+        out.running_var = module.running_var
+        out.num_batches_tracked = module.num_batches_tracked
+        out.training = module.training
+    for name, child in module.named_children():
+        out.add_module(name, revert_sync_batchnorm(child))
+    return out

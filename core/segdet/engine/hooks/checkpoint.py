@@ -1,0 +1,64 @@
+"""Save checkpoints every ``interval`` epochs or iterations, keeping at most ``max_keep_ckpts``."""
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+from .base import Hook
+
+__all__ = ["CheckpointHook"]
+
+
+class CheckpointHook(Hook):
+    """``checkpoint_config=dict(interval=1, by_epoch=True, max_keep_ckpts=-1, save_optimizer=True,
+    out_dir=None, save_last=True)``.
+
+    Writes ``epoch_N.pth`` / ``iter_N.pth`` (atomically) and copies it to ``latest.pth``.
+    With ``out_dir``, files go to ``out_dir/<basename of work_dir>`` (MMCV).
+    """
+
+    priority = "NORMAL"
+
+    def __init__(self, interval: int = -1, by_epoch: bool = True, save_optimizer: bool = True,
+                 out_dir: Optional[str] = None, max_keep_ckpts: int = -1, save_last: bool = True,
+                 create_symlink: bool = True) -> None:
+        self.interval, self.by_epoch, self.save_optimizer = interval, by_epoch, save_optimizer
+        self.out_dir, self.max_keep_ckpts, self.save_last = out_dir, max_keep_ckpts, save_last
+        self.create_symlink = create_symlink
+
+    def before_run(self, runner: Any) -> None:
+        if not self.out_dir:
+            self.out_dir = runner.work_dir
+        elif os.path.abspath(self.out_dir) != runner.work_dir:
+            self.out_dir = os.path.join(self.out_dir, os.path.basename(runner.work_dir.rstrip(os.sep)))
+        runner.logger.info(f"Checkpoints will be saved to {self.out_dir} by {'epoch' if self.by_epoch else 'iter'}")
+
+    def after_train_epoch(self, runner: Any) -> None:
+        if not self.by_epoch:
+            return
+        if self.every_n_epochs(runner, self.interval) or (self.save_last and self.is_last_epoch(runner)):
+            runner.logger.info(f"Saving checkpoint at {runner.epoch + 1} epochs")
+            self._save(runner)
+
+    def after_train_iter(self, runner: Any) -> None:
+        if self.by_epoch:
+            return
+        if self.every_n_iters(runner, self.interval) or (self.save_last and self.is_last_iter(runner)):
+            runner.logger.info(f"Saving checkpoint at {runner.iter + 1} iterations")
+            self._save(runner)
+
+    def _save(self, runner: Any) -> None:
+        assert self.out_dir is not None
+        tmpl = "epoch_{}.pth" if self.by_epoch else "iter_{}.pth"
+        path = runner.save_checkpoint(self.out_dir, filename_tmpl=tmpl, save_optimizer=self.save_optimizer,
+                                      create_symlink=self.create_symlink)
+        runner.meta["hook_msgs"]["last_ckpt"] = path
+        if self.max_keep_ckpts > 0 and runner.rank == 0:
+            current = runner.epoch + 1 if self.by_epoch else runner.iter + 1
+            redundant = range(current - self.max_keep_ckpts * self.interval, 0, -self.interval)
+            for n in redundant:
+                old = os.path.join(self.out_dir, tmpl.format(n))
+                if os.path.exists(old):
+                    os.remove(old)
+                else:
+                    break

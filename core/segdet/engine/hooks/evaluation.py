@@ -1,0 +1,189 @@
+"""Evaluate on the validation set during training and keep the best checkpoint (MMDetection's EvalHook)."""
+from __future__ import annotations
+
+import inspect
+import math
+import os
+from collections.abc import Sequence
+from typing import Any, Callable, Optional
+
+from ...errors import ConfigError
+from .base import Hook
+from .logger_base import LoggerHook
+
+__all__ = ["EvalHook"]
+
+_GREATER_KEYS = ("acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc")
+_LESS_KEYS = ("loss",)
+_RULES: dict[str, Callable[[float, float], bool]] = {"greater": lambda x, y: x > y, "less": lambda x, y: x < y}
+_INIT = {"greater": -math.inf, "less": math.inf}
+
+
+class EvalHook(Hook):
+    """``evaluation=dict(interval=1, metric='bbox', classwise=False, save_best='auto', rule=None)``.
+
+    Every ``interval`` epochs (or iterations with ``by_epoch=False``) run the test
+    function over ``dataloader`` and call ``dataset.evaluate(results, metric=..., classwise=...,
+    **eval_kwargs)``; metrics go into the log. With ``save_best`` (a metric name or
+    ``'auto'`` for the first one returned) the best checkpoint is kept as
+    ``best_<metric>_epoch_N.pth`` and the previous best is removed.
+    """
+
+    priority = "LOW"
+
+    def __init__(self, dataloader: Any, start: Optional[int] = None, interval: int = 1, by_epoch: bool = True,
+                 save_best: Optional[str] = None, rule: Optional[str] = None,
+                 metric: Optional[Any] = None, classwise: Optional[bool] = None,
+                 eval_kwargs: Optional[dict] = None, test_fn: Optional[Callable[..., list]] = None,
+                 greater_keys: Optional[Sequence[str]] = None, less_keys: Optional[Sequence[str]] = None,
+                 out_dir: Optional[str] = None) -> None:
+        if interval <= 0:
+            raise ValueError(f"evaluation.interval must be a positive number, got {interval}")
+        if start is not None and start < 0:
+            raise ValueError(f"evaluation.start must be >= 0, got {start}")
+        if save_best is not None and not isinstance(save_best, str):
+            raise TypeError(f"evaluation.save_best must be a str or None, got {save_best!r}")
+        self.dataloader, self.start, self.interval, self.by_epoch = dataloader, start, interval, by_epoch
+        self.eval_kwargs = dict(eval_kwargs or {})
+        if metric is not None:
+            self.eval_kwargs["metric"] = metric
+        if classwise is not None:
+            self.eval_kwargs["classwise"] = classwise
+        self._check_eval_kwargs()
+        self.test_fn = test_fn
+        self.greater_keys = tuple(greater_keys or ()) + _GREATER_KEYS
+        self.less_keys = tuple(less_keys or ()) + _LESS_KEYS
+        self.save_best, self.out_dir = save_best, out_dir
+        self.initial_flag = True
+        self.best_ckpt_path: Optional[str] = None
+        self.rule: Optional[str] = None
+        self.key_indicator: Optional[str] = None
+        if save_best is not None:
+            self._init_rule(rule, save_best)
+
+    def _check_eval_kwargs(self) -> None:
+        evaluate = getattr(getattr(self.dataloader, "dataset", None), "evaluate", None)
+        if evaluate is None:
+            raise ConfigError(f"evaluation: the validation data set "
+                              f"{type(getattr(self.dataloader, 'dataset', None)).__name__} has no evaluate()")
+        try:
+            params = inspect.signature(evaluate).parameters
+        except (TypeError, ValueError):
+            return
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return
+        unknown = [k for k in self.eval_kwargs if k not in params]
+        if unknown:
+            raise ConfigError(f"evaluation: {type(self.dataloader.dataset).__name__}.evaluate"
+                              f"{inspect.signature(evaluate)} does not accept {unknown}")
+
+    def _init_rule(self, rule: Optional[str], key: str) -> None:
+        if rule is not None and rule not in _RULES:
+            raise ValueError(f"evaluation.rule must be 'greater', 'less' or None, got {rule!r}")
+        if rule is None and key != "auto":
+            low = key.lower()
+            greater = [k.lower() for k in self.greater_keys]
+            less = [k.lower() for k in self.less_keys]
+            if low in greater:
+                rule = "greater"
+            elif low in less:
+                rule = "less"
+            elif any(k in low for k in greater):
+                rule = "greater"
+            elif any(k in low for k in less):
+                rule = "less"
+            else:
+                raise ValueError(f"cannot infer the rule for key {key!r}; set evaluation.rule='greater' or 'less'")
+        self.rule, self.key_indicator = rule, key
+
+    def before_run(self, runner: Any) -> None:
+        if not self.out_dir:
+            self.out_dir = runner.work_dir
+        if self.save_best is not None:
+            self.best_ckpt_path = runner.meta["hook_msgs"].get("best_ckpt")
+
+    def before_train_iter(self, runner: Any) -> None:
+        if self.by_epoch or not self.initial_flag:
+            return
+        if self.start is not None and runner.iter >= self.start:
+            self.after_train_iter(runner)
+        self.initial_flag = False
+
+    def before_train_epoch(self, runner: Any) -> None:
+        if not (self.by_epoch and self.initial_flag):
+            return
+        if self.start is not None and runner.epoch >= self.start:
+            self.after_train_epoch(runner)
+        self.initial_flag = False
+
+    def after_train_iter(self, runner: Any) -> None:
+        if not self.by_epoch and self._should_evaluate(runner):
+            for hook in runner.hooks:  # log the training values before the buffer is cleared
+                if isinstance(hook, LoggerHook):
+                    hook.after_train_iter(runner)
+            runner.log_buffer.clear()
+            self._do_evaluate(runner)
+
+    def after_train_epoch(self, runner: Any) -> None:
+        if self.by_epoch and self._should_evaluate(runner):
+            self._do_evaluate(runner)
+
+    def _should_evaluate(self, runner: Any) -> bool:
+        current = runner.epoch if self.by_epoch else runner.iter
+        if self.start is None:
+            return (current + 1) % self.interval == 0
+        if current + 1 < self.start:
+            return False
+        return (current + 1 - self.start) % self.interval == 0
+
+    def _test(self, runner: Any) -> list[Any]:
+        if self.test_fn is not None:
+            return self.test_fn(runner.model, self.dataloader)
+        from ..test import multi_gpu_test, single_gpu_test
+
+        if runner.world_size > 1:
+            return multi_gpu_test(runner.model, self.dataloader)
+        return single_gpu_test(runner.model, self.dataloader)
+
+    def _do_evaluate(self, runner: Any) -> None:
+        results = self._test(runner)
+        if runner.rank != 0:
+            return
+        runner.log_buffer.output["eval_iter_num"] = len(self.dataloader)
+        key_score = self.evaluate(runner, results)
+        if self.save_best and key_score is not None:
+            self._save_ckpt(runner, key_score)
+
+    def evaluate(self, runner: Any, results: list[Any]) -> Optional[float]:
+        eval_res = self.dataloader.dataset.evaluate(results, logger=runner.logger, **self.eval_kwargs)
+        for name, val in eval_res.items():
+            runner.log_buffer.output[name] = val
+        runner.log_buffer.ready = True
+        if self.save_best is None:
+            return None
+        if not eval_res:
+            runner.logger.warning("evaluation returned no metric; best checkpoint not saved")
+            return None
+        if self.key_indicator == "auto":
+            self._init_rule(self.rule, next(iter(eval_res)))
+        if self.key_indicator not in eval_res:
+            raise ConfigError(f"evaluation.save_best={self.key_indicator!r} is not among the metrics "
+                              f"returned: {sorted(eval_res)}")
+        return float(eval_res[self.key_indicator])
+
+    def _save_ckpt(self, runner: Any, key_score: float) -> None:
+        assert self.rule is not None and self.out_dir is not None
+        unit, count = ("epoch", runner.epoch + 1) if self.by_epoch else ("iter", runner.iter + 1)
+        best_score = runner.meta["hook_msgs"].get("best_score", _INIT[self.rule])
+        if not _RULES[self.rule](key_score, best_score):
+            return
+        runner.meta["hook_msgs"]["best_score"] = key_score
+        if self.best_ckpt_path and os.path.isfile(self.best_ckpt_path):
+            os.remove(self.best_ckpt_path)
+        name = f"best_{self.key_indicator}_{unit}_{count}.pth"
+        self.best_ckpt_path = os.path.join(self.out_dir, name)
+        runner.meta["hook_msgs"]["best_ckpt"] = self.best_ckpt_path
+        runner.save_checkpoint(self.out_dir, filename_tmpl=name.replace("{", "{{").replace("}", "}}"),
+                               create_symlink=False)
+        runner.logger.info(f"Now best checkpoint is saved as {name}. "
+                           f"Best {self.key_indicator} is {key_score:0.4f} at {count} {unit}.")

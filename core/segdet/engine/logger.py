@@ -1,0 +1,61 @@
+"""The ``segdet`` logger: console plus an optional text file, quiet on ranks other than 0."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Optional
+
+__all__ = ["get_logger", "print_log"]
+
+_INITIALIZED: set[str] = set()
+_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+
+
+def _rank() -> int:
+    try:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_rank()
+    except ImportError:  # pragma: no cover
+        pass
+    return int(os.environ.get("RANK", "0"))
+
+
+def get_logger(name: str = "segdet", log_file: Optional[str] = None,
+               log_level: int = logging.INFO, file_mode: str = "w") -> logging.Logger:
+    """Return logger ``name``; the first call with a ``log_file`` adds a file handler (rank 0 only).
+
+    Ranks other than 0 log errors only, so a distributed run prints one copy.
+    """
+    logger = logging.getLogger(name)
+    rank = _rank()
+    if name not in _INITIALIZED:
+        logger.propagate = False
+        stream = logging.StreamHandler(sys.stdout)
+        stream.setFormatter(logging.Formatter(_FORMAT))
+        logger.addHandler(stream)
+        _INITIALIZED.add(name)
+    if log_file is not None and rank == 0:
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.FileHandler):
+                logger.removeHandler(handler)
+                handler.close()
+        os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
+        file_handler = logging.FileHandler(log_file, file_mode)
+        file_handler.setFormatter(logging.Formatter(_FORMAT))
+        logger.addHandler(file_handler)
+    level = log_level if rank == 0 else logging.ERROR
+    logger.setLevel(level)
+    for handler in logger.handlers:
+        handler.setLevel(level)
+    return logger
+
+
+def print_log(msg: str, logger: Optional[logging.Logger] = None, level: int = logging.INFO) -> None:
+    """Log ``msg`` to ``logger``, or print it when no logger is given."""
+    if logger is None:
+        print(msg)
+    else:
+        logger.log(level, msg)

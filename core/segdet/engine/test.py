@@ -1,0 +1,132 @@
+"""Run a model over a test data loader and collect per-image results (on the CPU)."""
+from __future__ import annotations
+
+import itertools
+import os
+from typing import Any, Optional
+
+import torch
+from torch import nn
+
+from .checkpoint import unwrap_model
+from .dist import all_gather_object, get_dist_info
+from .progress import Progress
+from .runner.base import to_device
+
+__all__ = ["single_gpu_test", "multi_gpu_test", "results_to_cpu"]
+
+_MISSING = object()
+
+
+def results_to_cpu(result: Any) -> Any:
+    if isinstance(result, torch.Tensor):
+        return result.detach().cpu()
+    if isinstance(result, dict):
+        return {k: results_to_cpu(v) for k, v in result.items()}
+    if isinstance(result, (list, tuple)):
+        return type(result)(results_to_cpu(v) for v in result)
+    return result
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    first = next(model.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+def _run(model: nn.Module, data_loader: Any, show_dir: Optional[str], total: int, desc: str,
+         enabled: bool) -> list[Any]:
+    model = unwrap_model(model)
+    was_training = model.training
+    model.eval()
+    device = _device_of(model)
+    results: list[Any] = []
+    with Progress(total, desc, enabled=enabled) as bar, torch.no_grad():
+        for data in data_loader:
+            batch = model(return_loss=False, rescale=True, **to_device(data, device))
+            batch = results_to_cpu(batch)
+            if show_dir:
+                _show(data, batch, show_dir, getattr(model, "CLASSES", None))
+            results.extend(batch)
+            bar.update(len(batch))
+    model.train(was_training)
+    return results
+
+
+def single_gpu_test(model: nn.Module, data_loader: Any, show_dir: Optional[str] = None) -> list[Any]:
+    """Test ``model`` on every batch of ``data_loader`` (on the model's device).
+
+    The model is called as ``model(return_loss=False, rescale=True, **data)`` and returns
+    one result per image (see CONTRACTS); results are moved to the CPU. With
+    ``show_dir``, an image with predictions drawn is written per input image.
+    """
+    return _run(model, data_loader, show_dir, len(data_loader.dataset), "test", True)
+
+
+def multi_gpu_test(model: nn.Module, data_loader: Any, tmpdir: Optional[str] = None,
+                   gpu_collect: bool = True, show_dir: Optional[str] = None) -> list[Any]:
+    """Test with one shard of the data set per rank and gather every result on every rank.
+
+    The loader's sampler must give rank ``r`` the indices ``r, r + world_size, ...``
+    (``DistributedSampler(shuffle=False)``); results are put back in data set order
+    and the padding the sampler adds is dropped. ``tmpdir``/``gpu_collect`` are
+    accepted for MMDetection compatibility; gathering uses ``all_gather_object``.
+    """
+    rank, world_size = get_dist_info()
+    size = len(data_loader.dataset)
+    part = _run(model, data_loader, show_dir, -(-size // world_size), "test", rank == 0)
+    parts = all_gather_object(part)
+    ordered: list[Any] = []
+    for items in itertools.zip_longest(*parts, fillvalue=_MISSING):
+        ordered.extend(item for item in items if item is not _MISSING)
+    return ordered[:size]
+
+
+def _show(data: dict, batch: list[Any], show_dir: str, classes: Any) -> None:
+    metas = data.get("img_metas")
+    if isinstance(metas, list) and metas and isinstance(metas[0], list):
+        metas = metas[0]
+    if not isinstance(metas, list):
+        return
+    os.makedirs(show_dir, exist_ok=True)
+    try:
+        from segdet.apis.inference import show_result as api_show  # optional, above the engine
+    except ImportError:
+        api_show = None
+    for meta, result in zip(metas, batch):
+        filename = meta.get("filename") or meta.get("ori_filename")
+        if not filename or not os.path.isfile(filename):
+            continue
+        out_file = os.path.join(show_dir, os.path.basename(filename))
+        if api_show is not None:
+            try:
+                api_show(filename, result, out_file=out_file)
+                continue
+            except TypeError:
+                pass
+        _draw(filename, result, out_file, classes)
+
+
+def _draw(filename: str, result: Any, out_file: str, classes: Any, score_thr: float = 0.3) -> None:
+    import cv2
+    import numpy as np
+
+    img = cv2.imread(filename)
+    if img is None:
+        return
+    if isinstance(result, dict) and "bboxes" in result:
+        for box, score, label in zip(result["bboxes"].tolist(), result["scores"].tolist(),
+                                     result["labels"].tolist()):
+            if score < score_thr:
+                continue
+            x1, y1, x2, y2 = (int(round(v)) for v in box)
+            cv2.rectangle(img, (x1, y1), (x2, y2), (0, 255, 0), 1)
+            name = classes[label] if classes is not None and label < len(classes) else str(label)
+            cv2.putText(img, f"{name} {score:.2f}", (x1, max(y1 - 2, 8)), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.35, (0, 255, 0), 1)
+    elif isinstance(result, torch.Tensor) and result.dim() == 2:
+        seg = result.numpy().astype(np.int64)
+        palette = np.random.RandomState(42).randint(0, 255, size=(int(seg.max()) + 1, 3), dtype=np.uint8)
+        color = palette[np.clip(seg, 0, None)]
+        if color.shape[:2] == img.shape[:2]:
+            img = (img * 0.5 + color * 0.5).astype(np.uint8)
+    cv2.imwrite(out_file, img)

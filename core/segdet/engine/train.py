@@ -1,0 +1,206 @@
+"""Assemble a run from a config: loaders, optimizer, runner, default and custom hooks (MMDetection's
+``train_detector``)."""
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional, Union
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from ..registry import build
+from .amp import amp_settings
+from .checkpoint import find_latest_checkpoint
+from .dist import convert_sync_batchnorm, get_dist_info, wrap_for_training
+from .hooks import (
+    CheckpointHook,
+    DistSamplerSeedHook,
+    EvalHook,
+    IterTimerHook,
+    OptimizerHook,
+    build_lr_hook,
+    build_momentum_hook,
+)
+from .loaders import build_dataset_from_cfg, build_loader
+from .logger import get_logger
+from .optimizer import build_optimizer
+from .runner import BaseRunner, IterBasedRunner, build_runner
+
+__all__ = ["train_model", "train_detector", "register_training_hooks", "resolve_device", "uses_sync_bn"]
+
+_LOGGER_HOOK_KEYS = ("interval", "ignore_last", "reset_flag", "by_epoch")
+
+
+def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
+    """``None`` -> CUDA when available, else CPU; ``'cuda'`` without a GPU is an error."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for, but torch sees no CUDA device; use --device cpu")
+    return dev
+
+
+def uses_sync_bn(cfg: Any) -> bool:
+    """True when any ``norm_cfg`` of the model config has ``type='SyncBN'``."""
+    if isinstance(cfg, Mapping):
+        norm = cfg.get("norm_cfg")
+        if isinstance(norm, Mapping) and norm.get("type") == "SyncBN":
+            return True
+        return any(uses_sync_bn(v) for v in cfg.values())
+    if isinstance(cfg, (list, tuple)):
+        return any(uses_sync_bn(v) for v in cfg)
+    return False
+
+
+def _plain(value: Any) -> Any:
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def register_training_hooks(runner: BaseRunner, cfg: Mapping[str, Any]) -> None:
+    """Default hooks from ``lr_config``, ``momentum_config``, ``optimizer_config``, ``checkpoint_config``,
+    ``IterTimerHook``, ``log_config`` then ``custom_hooks`` (MMCV's order; priorities decide calls)."""
+    iter_based = isinstance(runner, IterBasedRunner)
+    default_by_epoch = False if iter_based else None
+    lr_config = cfg.get("lr_config")
+    if lr_config is not None:
+        runner.register_hook(build_lr_hook(_plain(lr_config), default_by_epoch), "VERY_HIGH")
+    momentum_config = cfg.get("momentum_config")
+    if momentum_config is not None:
+        runner.register_hook(build_momentum_hook(_plain(momentum_config), default_by_epoch), "HIGH")
+    opt_cfg = dict(_plain(cfg.get("optimizer_config") or {}))
+    opt_type = opt_cfg.pop("type", None)
+    if opt_type is not None and opt_type not in ("OptimizerHook", "GradientCumulativeOptimizerHook",
+                                                  "Fp16OptimizerHook"):
+        runner.register_hook(build(dict(type=opt_type, **opt_cfg), "hooks"), "ABOVE_NORMAL")
+    else:
+        opt_cfg.pop("loss_scale", None)  # Fp16OptimizerHook's key: fp16 comes from cfg.fp16
+        runner.register_hook(OptimizerHook(**opt_cfg), "ABOVE_NORMAL")
+    ckpt_cfg = dict(_plain(cfg.get("checkpoint_config") or {}))
+    ckpt_cfg.pop("meta", None)
+    ckpt_cfg.pop("type", None)
+    if iter_based:
+        ckpt_cfg.setdefault("by_epoch", False)
+    runner.register_hook(CheckpointHook(**ckpt_cfg), "NORMAL")
+    runner.register_hook(IterTimerHook(), "LOW")
+    _register_logger_hooks(runner, _plain(cfg.get("log_config") or {}), iter_based)
+    for hook_cfg in _plain(cfg.get("custom_hooks") or []):
+        _register_custom_hook(runner, hook_cfg)
+
+
+def _register_logger_hooks(runner: BaseRunner, log_config: Mapping[str, Any], iter_based: bool) -> None:
+    shared = {k: log_config[k] for k in _LOGGER_HOOK_KEYS if k in log_config}
+    if iter_based:
+        shared.setdefault("by_epoch", False)
+    for item in log_config.get("hooks", [dict(type="TextLoggerHook")]):
+        item = dict(item)
+        hook = build(item, "hooks", default_args=shared)
+        runner.register_hook(hook, item.get("priority", "VERY_LOW"))
+
+
+def _register_custom_hook(runner: BaseRunner, hook_cfg: Mapping[str, Any]) -> None:
+    if not isinstance(hook_cfg, Mapping):
+        raise ConfigError(f"custom_hooks: each item must be a dict(type=...), got {hook_cfg!r}")
+    hook_cfg = dict(hook_cfg)
+    priority = hook_cfg.pop("priority", "NORMAL")
+    hook = build(hook_cfg, "hooks")
+    runner.register_hook(hook, priority)
+
+
+def _loader_args(cfg: Mapping[str, Any], distributed: bool, seed: Optional[int]) -> dict[str, Any]:
+    data = cfg["data"]
+    args = dict(samples_per_gpu=data.get("samples_per_gpu", 2), workers_per_gpu=data.get("workers_per_gpu", 2),
+                dist=distributed, seed=seed, persistent_workers=data.get("persistent_workers", False))
+    args.update(_plain(data.get("train_dataloader", {})))
+    return args
+
+
+def _build_val_loader(cfg: Mapping[str, Any], distributed: bool, val_dataset: Any = None) -> Any:
+    data = cfg["data"]
+    if val_dataset is None:
+        val_cfg = copy.deepcopy(_plain(data["val"]))
+        val_cfg.pop("samples_per_gpu", None)
+        val_dataset = build_dataset_from_cfg(val_cfg, dict(test_mode=True))
+    args = dict(samples_per_gpu=_plain(data["val"]).get("samples_per_gpu", 1),
+                workers_per_gpu=data.get("workers_per_gpu", 2), dist=distributed, shuffle=False)
+    args.update(_plain(data.get("val_dataloader", {})))
+    return build_loader(val_dataset, **args)
+
+
+def train_model(model: nn.Module, datasets: Union[Any, Sequence[Any]], cfg: Any, distributed: bool = False,
+                validate: bool = False, timestamp: Optional[str] = None, meta: Optional[dict] = None,
+                device: Union[str, torch.device, None] = None, logger: Optional[logging.Logger] = None,
+                val_dataset: Any = None, tags: Sequence[str] = ()) -> BaseRunner:
+    """Train ``model`` on ``datasets`` (one per workflow entry) as ``cfg`` says; returns the runner.
+
+    ``cfg`` is a :class:`segdet.config.Config` (or a mapping) with the MMDetection 2.x keys:
+    ``data``, ``optimizer``, ``optimizer_config``, ``lr_config``, ``momentum_config``,
+    ``runner``, ``workflow``, ``checkpoint_config``, ``log_config``, ``evaluation``,
+    ``custom_hooks``, ``fp16``, ``load_from``, ``resume_from``, ``auto_resume``, ``work_dir``.
+    """
+    logger = logger or get_logger("segdet")
+    datasets = list(datasets) if isinstance(datasets, (list, tuple)) else [datasets]
+    rank, world_size = get_dist_info()
+    seed = cfg.get("seed")
+    loaders = [build_loader(ds, **_loader_args(cfg, distributed, seed)) for ds in datasets]
+    dev = resolve_device(device)
+    if uses_sync_bn(_plain(cfg.get("model", {}))) or distributed:
+        model = convert_sync_batchnorm(model, dev, logger)
+    model = model.to(dev)
+    step_module = wrap_for_training(model, dev, distributed, bool(cfg.get("find_unused_parameters", False)))
+    optimizer = build_optimizer(model, _plain(cfg["optimizer"]))
+    runner_cfg = _plain(cfg.get("runner")) or dict(type="EpochBasedRunner", max_epochs=cfg.get("total_epochs", 12))
+    runner = build_runner(runner_cfg, dict(
+        model=model, optimizer=optimizer, work_dir=cfg.get("work_dir"), logger=logger, meta=meta,
+        step_module=step_module, device=dev, amp=amp_settings(_plain(cfg.get("fp16")), dev, logger),
+        rank=rank, world_size=world_size, timestamp=timestamp))
+    runner.tags = list(tags)
+    register_training_hooks(runner, cfg)
+    if not isinstance(runner, IterBasedRunner):
+        runner.register_hook(DistSamplerSeedHook(), "NORMAL")
+    if validate:
+        eval_cfg = dict(_plain(cfg.get("evaluation") or {}))
+        eval_cfg.setdefault("by_epoch", not isinstance(runner, IterBasedRunner))
+        runner.register_hook(_build_eval_hook(_build_val_loader(cfg, distributed, val_dataset), eval_cfg), "LOW")
+    _load_or_resume(runner, cfg, logger)
+    workflow = [tuple(w) for w in (cfg.get("workflow") or [("train", 1)])]
+    runner.run(loaders, workflow)
+    return runner
+
+
+_EVAL_HOOK_KEYS = ("start", "interval", "by_epoch", "save_best", "rule", "metric", "classwise",
+                   "greater_keys", "less_keys", "out_dir")
+
+
+def _build_eval_hook(loader: Any, eval_cfg: dict) -> EvalHook:
+    eval_cfg.pop("type", None)
+    eval_cfg.pop("gpu_collect", None)
+    eval_cfg.pop("tmpdir", None)
+    eval_cfg.pop("dynamic_intervals", None)
+    hook_kwargs = {k: eval_cfg.pop(k) for k in _EVAL_HOOK_KEYS if k in eval_cfg}
+    return EvalHook(loader, eval_kwargs=eval_cfg, **hook_kwargs)
+
+
+def _load_or_resume(runner: BaseRunner, cfg: Any, logger: logging.Logger) -> None:
+    resume_from = cfg.get("resume_from")
+    if resume_from is None and cfg.get("auto_resume"):
+        resume_from = find_latest_checkpoint(runner.work_dir)
+        if resume_from is None:
+            logger.info(f"auto-resume: no checkpoint in {runner.work_dir}; starting from scratch")
+    if resume_from:
+        runner.resume(resume_from)
+    elif cfg.get("load_from"):
+        runner.load_checkpoint(cfg["load_from"])
+
+
+train_detector = train_model
