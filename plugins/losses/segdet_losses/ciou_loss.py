@@ -1,0 +1,61 @@
+"""Complete-IoU loss (Zheng et al., AAAI 2020)."""
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import torch
+from torch import Tensor, nn
+
+from .diou_loss import diou_terms
+from .utils import check_reduction, per_box_weight, resolve_reduction, weight_reduce_loss, zero_weight_loss
+
+__all__ = ["CIoULoss", "ciou_loss"]
+
+
+def ciou_loss(pred: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
+    """``(N,)`` ``1 - clamp(IoU - rho2 / c2 - alpha * v, -1, 1)`` with the aspect term
+    ``v = 4 / pi**2 * (atan(w_t / h_t) - atan(w_p / h_p))**2`` and
+    ``alpha = [IoU > 0.5] * v / (1 - IoU + v)`` (no gradient through ``alpha``)."""
+    ious, rho2, c2 = diou_terms(pred, target, eps)
+    w1, h1 = pred[:, 2] - pred[:, 0], pred[:, 3] - pred[:, 1] + eps
+    w2, h2 = target[:, 2] - target[:, 0], target[:, 3] - target[:, 1] + eps
+    v = (4 / math.pi**2) * torch.pow(torch.atan(w2 / h2) - torch.atan(w1 / h1), 2)
+    with torch.no_grad():
+        alpha = (ious > 0.5).float() * v / (1 - ious + v)
+    cious = ious - (rho2 / c2 + alpha * v)
+    return 1 - cious.clamp(min=-1.0, max=1.0)
+
+
+class CIoULoss(nn.Module):
+    """Complete-IoU loss of predicted and target boxes ``(N, 4)`` in ``x1, y1, x2, y2`` form.
+
+    Args:
+        eps: added to the union, the enclosing diagonal and the heights. Default 1e-6.
+        reduction: ``'none'``, ``'mean'`` (default) or ``'sum'``.
+        loss_weight: factor of the loss. Default 1.0.
+
+    ``forward(pred, target, weight=None, avg_factor=None, reduction_override=None)``;
+    ``weight`` is ``(N,)`` or ``(N, 4)`` (then averaged per box).
+    """
+
+    def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.eps = eps
+        self.reduction = check_reduction(reduction, "CIoULoss")
+        self.loss_weight = loss_weight
+
+    def forward(
+        self,
+        pred: Tensor,
+        target: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[Union[float, Tensor]] = None,
+        reduction_override: Optional[str] = None,
+    ) -> Tensor:
+        reduction = resolve_reduction(self.reduction, reduction_override, "CIoULoss")
+        zero = zero_weight_loss(pred, weight, reduction)
+        if zero is not None:
+            return zero
+        loss = ciou_loss(pred, target, self.eps)
+        return self.loss_weight * weight_reduce_loss(loss, per_box_weight(weight), reduction, avg_factor)

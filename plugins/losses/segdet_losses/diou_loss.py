@@ -1,0 +1,69 @@
+"""Distance-IoU loss (Zheng et al., AAAI 2020)."""
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import torch
+from torch import Tensor, nn
+
+from .utils import check_reduction, per_box_weight, resolve_reduction, weight_reduce_loss, zero_weight_loss
+
+__all__ = ["DIoULoss", "diou_terms", "diou_loss"]
+
+
+def diou_terms(pred: Tensor, target: Tensor, eps: float = 1e-7) -> tuple[Tensor, Tensor, Tensor]:
+    """``(ious, rho2, c2)`` of aligned boxes ``(N, 4)``: IoU, squared distance of the
+    centres, squared diagonal of the smallest enclosing box (``eps`` added to union and ``c2``)."""
+    lt = torch.max(pred[:, :2], target[:, :2])
+    rb = torch.min(pred[:, 2:], target[:, 2:])
+    wh = (rb - lt).clamp(min=0)
+    overlap = wh[:, 0] * wh[:, 1]
+    area_p = (pred[:, 2] - pred[:, 0]) * (pred[:, 3] - pred[:, 1])
+    area_t = (target[:, 2] - target[:, 0]) * (target[:, 3] - target[:, 1])
+    ious = overlap / (area_p + area_t - overlap + eps)
+    enclose_wh = (torch.max(pred[:, 2:], target[:, 2:]) - torch.min(pred[:, :2], target[:, :2])).clamp(min=0)
+    c2 = enclose_wh[:, 0] ** 2 + enclose_wh[:, 1] ** 2 + eps
+    dx = (target[:, 0] + target[:, 2]) - (pred[:, 0] + pred[:, 2])
+    dy = (target[:, 1] + target[:, 3]) - (pred[:, 1] + pred[:, 3])
+    rho2 = (dx**2 + dy**2) / 4
+    return ious, rho2, c2
+
+
+def diou_loss(pred: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
+    """``(N,)`` ``1 - (IoU - rho2 / c2)``."""
+    ious, rho2, c2 = diou_terms(pred, target, eps)
+    return 1 - (ious - rho2 / c2)
+
+
+class DIoULoss(nn.Module):
+    """Distance-IoU loss of predicted and target boxes ``(N, 4)`` in ``x1, y1, x2, y2`` form.
+
+    Args:
+        eps: added to the union and the enclosing diagonal. Default 1e-6.
+        reduction: ``'none'``, ``'mean'`` (default) or ``'sum'``.
+        loss_weight: factor of the loss. Default 1.0.
+
+    ``forward(pred, target, weight=None, avg_factor=None, reduction_override=None)``;
+    ``weight`` is ``(N,)`` or ``(N, 4)`` (then averaged per box).
+    """
+
+    def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.eps = eps
+        self.reduction = check_reduction(reduction, "DIoULoss")
+        self.loss_weight = loss_weight
+
+    def forward(
+        self,
+        pred: Tensor,
+        target: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[Union[float, Tensor]] = None,
+        reduction_override: Optional[str] = None,
+    ) -> Tensor:
+        reduction = resolve_reduction(self.reduction, reduction_override, "DIoULoss")
+        zero = zero_weight_loss(pred, weight, reduction)
+        if zero is not None:
+            return zero
+        loss = diou_loss(pred, target, self.eps)
+        return self.loss_weight * weight_reduce_loss(loss, per_box_weight(weight), reduction, avg_factor)

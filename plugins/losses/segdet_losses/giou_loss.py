@@ -1,0 +1,51 @@
+"""Generalized IoU loss (Rezatofighi et al., CVPR 2019)."""
+from __future__ import annotations
+
+from typing import Optional, Union
+
+from torch import Tensor, nn
+
+from segdet.ops import bbox_overlaps
+
+from .utils import check_reduction, per_box_weight, resolve_reduction, weight_reduce_loss, zero_weight_loss
+
+__all__ = ["GIoULoss", "giou_loss"]
+
+
+def giou_loss(pred: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
+    """``(N,)`` ``1 - GIoU`` of aligned boxes ``(N, 4)``."""
+    return 1 - bbox_overlaps(pred, target, mode="giou", is_aligned=True, eps=eps)
+
+
+class GIoULoss(nn.Module):
+    """``1 - GIoU`` of predicted and target boxes ``(N, 4)`` in ``x1, y1, x2, y2`` form.
+
+    Args:
+        eps: lower bound of union and enclosing area. Default 1e-6.
+        reduction: ``'none'``, ``'mean'`` (default) or ``'sum'``.
+        loss_weight: factor of the loss. Default 1.0.
+
+    ``forward(pred, target, weight=None, avg_factor=None, reduction_override=None)``;
+    ``weight`` is ``(N,)`` or ``(N, 4)`` (then averaged per box).
+    """
+
+    def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.eps = eps
+        self.reduction = check_reduction(reduction, "GIoULoss")
+        self.loss_weight = loss_weight
+
+    def forward(
+        self,
+        pred: Tensor,
+        target: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[Union[float, Tensor]] = None,
+        reduction_override: Optional[str] = None,
+    ) -> Tensor:
+        reduction = resolve_reduction(self.reduction, reduction_override, "GIoULoss")
+        zero = zero_weight_loss(pred, weight, reduction)
+        if zero is not None:
+            return zero
+        loss = giou_loss(pred, target, self.eps)
+        return self.loss_weight * weight_reduce_loss(loss, per_box_weight(weight), reduction, avg_factor)
