@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import copy as _copy
-import difflib
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Union
 
 from ..errors import ConfigError
-from .configdict import ConfigDict, _convert, format_path, stamp, to_plain
+from .configdict import ConfigDict, _convert, stamp, to_plain
 from .dump import dump_file, dump_text
 from .loader import check_extension, display_path, load_file, load_text
 from .options import apply_options, parse_cfg_options
@@ -183,30 +182,7 @@ class Config:
         Example: ``['configs/_base_/models/retinanet_r50_fpn.py:20',
         'configs/retinanet/my.py:5', '--cfg-options model.neck.num_outs=4']``.
         """
-        parts = key.split(".")
-        node: Any = self._cfg_dict
-        owner: tuple[ConfigDict, Any] | None = None  # nearest dict holding the path
-        for i, part in enumerate(parts):
-            path = parts[:i]
-            if isinstance(node, ConfigDict):
-                if part not in node:
-                    close = difflib.get_close_matches(part, [str(k) for k in node], n=3, cutoff=0.6)
-                    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-                    raise KeyError(f"config has no key {format_path([*path, part])!r}{hint}")
-                owner = (node, part)
-                node = node[part]
-            elif isinstance(node, (list, tuple)):
-                try:
-                    node = node[int(part)]
-                except (ValueError, IndexError):
-                    raise KeyError(
-                        f"{format_path(path)!r} is a list of {len(node)} items; {part!r} is no index of it"
-                    ) from None
-            else:
-                raise KeyError(f"{format_path(path)!r} is a {type(node).__name__}, not a dict or list")
-        if owner is None:
-            return []
-        return owner[0].origins_of(owner[1])
+        return self._cfg_dict.explain(key)
 
     # ------------------------------------------------------------------ output
     def dump(self, file: PathLike | None = None) -> str | None:

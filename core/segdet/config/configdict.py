@@ -57,14 +57,14 @@ class ConfigDict(dict):  # type: ignore[type-arg]
 
     # ----------------------------------------------------------- attribute access
     def __getattr__(self, name: str) -> Any:
-        # Private and dunder names are never keys: answering them quickly keeps
-        # copy, pickle and hasattr probes away from the difflib message below.
-        if name.startswith("_"):
+        # Dunder names are never keys: answering them at once keeps copy,
+        # pickle and hasattr probes away from the difflib message below.
+        if name.startswith("__"):
             raise AttributeError(name)
         try:
-            return self[name]
+            return dict.__getitem__(self, name)
         except KeyError:
-            raise AttributeError(self._missing_message(name)) from None
+            raise AttributeError(name if name.startswith("_") else self._missing_message(name)) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_cd_"):
@@ -154,6 +154,38 @@ class ConfigDict(dict):  # type: ignore[type-arg]
         chain = self._cd_origins.get(key) if self._cd_origins else None
         return list(chain) if chain else []
 
+    def explain(self, key: str) -> list[str]:
+        """Every place that set the value at dotted ``key`` (below this dict), base first.
+
+        List items are addressed by index (``'pipeline.1.img_scale'``); for a
+        list item that is no dict, the chain of the list itself is given.
+
+        Raises:
+            KeyError: the path does not exist; names the closest keys.
+        """
+        parts = key.split(".")
+        node: Any = self
+        owner: tuple[ConfigDict, Any] | None = None  # the nearest dict holding the value
+        for i, part in enumerate(parts):
+            path = (*self._cd_path, *parts[:i])
+            if isinstance(node, ConfigDict):
+                if part not in node:
+                    close = difflib.get_close_matches(part, [str(k) for k in node], n=3, cutoff=0.6)
+                    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+                    raise KeyError(f"config has no key {format_path((*path, part))!r}{hint}")
+                owner = (node, part)
+                node = dict.__getitem__(node, part)
+            elif isinstance(node, (list, tuple)):
+                try:
+                    node = node[int(part)]
+                except (ValueError, IndexError):
+                    raise KeyError(
+                        f"{format_path(path)!r} is a list of {len(node)} items; {part!r} is no index of it"
+                    ) from None
+            else:
+                raise KeyError(f"{format_path(path)!r} is {type(node).__name__}, not a dict or list")
+        return owner[0].origins_of(owner[1]) if owner is not None else []
+
     def root_filename(self) -> str | None:
         """The config file this dict belongs to, as shown in messages."""
         return self._cd_root
@@ -224,6 +256,20 @@ def _restore(items: dict[Any, Any], path: Path, root: str | None,
     return new
 
 
+_CONTAINERS = (dict, list, tuple)
+
+
+def _has_container(seq: Iterable[Any]) -> bool:
+    for item in seq:
+        if isinstance(item, _CONTAINERS):
+            return True
+    return False
+
+
+def _rebuild(like: tuple[Any, ...], items: list[Any]) -> tuple[Any, ...]:
+    return type(like)(*items) if hasattr(like, "_fields") else type(like)(items)
+
+
 def _convert(value: Any, path: Path, root: str | None = None) -> Any:
     """Make nested dicts ConfigDicts and stamp them with their key path."""
     if isinstance(value, ConfigDict):
@@ -231,19 +277,21 @@ def _convert(value: Any, path: Path, root: str | None = None) -> Any:
         return value
     if isinstance(value, dict):
         new = ConfigDict.__new__(ConfigDict)
+        dict.update(new, value)
         for key, item in value.items():
-            dict.__setitem__(new, key, _convert(item, (*path, key), root))
+            if isinstance(item, _CONTAINERS):
+                dict.__setitem__(new, key, _convert(item, (*path, key), root))
         if path:
             object.__setattr__(new, "_cd_path", path)
         if root is not None:
             object.__setattr__(new, "_cd_root", root)
         return new
     if isinstance(value, list):
-        return [_convert(item, (*path, i), root) if isinstance(item, (dict, list, tuple)) else item
+        return [_convert(item, (*path, i), root) if isinstance(item, _CONTAINERS) else item
                 for i, item in enumerate(value)]
-    if isinstance(value, tuple) and any(isinstance(v, (dict, list, tuple)) for v in value):
-        items = [_convert(item, (*path, i), root) for i, item in enumerate(value)]
-        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    if isinstance(value, tuple) and _has_container(value):
+        return _rebuild(value, [_convert(item, (*path, i), root) if isinstance(item, _CONTAINERS) else item
+                                for i, item in enumerate(value)])
     return value
 
 
@@ -255,11 +303,11 @@ def stamp(value: Any, path: Path = (), root: str | None = None) -> None:
         if root is not None and value._cd_root != root:
             object.__setattr__(value, "_cd_root", root)
         for key, item in value.items():
-            if isinstance(item, (dict, list, tuple)):
+            if isinstance(item, _CONTAINERS):
                 stamp(item, (*path, key), root)
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            if isinstance(item, (dict, list, tuple)):
+            if isinstance(item, _CONTAINERS):
                 stamp(item, (*path, i), root)
 
 
@@ -281,17 +329,19 @@ def copy_tree(value: Any) -> Any:
     Leaves of a config are immutable in practice (numbers, strings, None,
     classes); copying only the containers is much cheaper than ``deepcopy``.
     """
-    if isinstance(value, ConfigDict):
-        new = ConfigDict.__new__(ConfigDict)
-        for key, item in value.items():
-            dict.__setitem__(new, key, copy_tree(item))
-        _copy_meta(value, new)
-        return new
     if isinstance(value, dict):
-        return {k: copy_tree(v) for k, v in value.items()}
+        if isinstance(value, ConfigDict):
+            new: dict[Any, Any] = ConfigDict.__new__(ConfigDict)
+            dict.update(new, value)
+            _copy_meta(value, new)  # type: ignore[arg-type]
+        else:
+            new = dict(value)
+        for key, item in value.items():
+            if isinstance(item, _CONTAINERS):
+                dict.__setitem__(new, key, copy_tree(item))
+        return new
     if isinstance(value, list):
-        return [copy_tree(v) for v in value]
-    if isinstance(value, tuple) and any(isinstance(v, (dict, list, tuple)) for v in value):
-        items = [copy_tree(v) for v in value]
-        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+        return [copy_tree(v) if isinstance(v, _CONTAINERS) else v for v in value]
+    if isinstance(value, tuple) and _has_container(value):
+        return _rebuild(value, [copy_tree(v) if isinstance(v, _CONTAINERS) else v for v in value])
     return value

@@ -36,6 +36,9 @@ class LineNode:
         return f"LineNode({self.line}, {self.children})"
 
 
+_NESTED = (ast.Call, ast.Dict, ast.List, ast.Tuple)
+
+
 def _is_dict_call(node: ast.expr) -> bool:
     return isinstance(node, ast.Call) and (
         (isinstance(node.func, ast.Name) and node.func.id in ("dict", "ConfigDict"))
@@ -46,7 +49,8 @@ def _is_dict_call(node: ast.expr) -> bool:
 def _expr_node(expr: ast.expr, line: int) -> LineNode:
     """A LineNode for ``expr``, set at ``line``, with children for what it contains."""
     node = LineNode(line)
-    _fill(node, expr)
+    if isinstance(expr, _NESTED):
+        _fill(node, expr)
     return node
 
 
@@ -66,7 +70,9 @@ def _fill(node: LineNode, expr: ast.expr) -> None:
         if any(isinstance(e, ast.Starred) for e in expr.elts):
             return  # indices after a *splat are unknown
         for i, elt in enumerate(expr.elts):
-            node.children[i] = _expr_node(elt, elt.lineno)
+            # Only containers need a node: their items take lines from it.
+            if isinstance(elt, _NESTED):
+                node.children[i] = _expr_node(elt, elt.lineno)
 
 
 def _subscript_keys(target: ast.expr) -> list[Any] | None:
