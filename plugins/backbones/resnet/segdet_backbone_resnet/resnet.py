@@ -71,7 +71,8 @@ class ResNet(nn.Module):
         zero_init_residual: the last norm of each block starts at zero (True).
         contract_dilation: the first block of a dilated stage uses half the dilation (False).
         init_cfg: ``None`` (Kaiming init) or ``dict(type='Pretrained', checkpoint=PATH_OR_URL,
-            prefix=None)``; ``checkpoint`` may also be ``torchvision://resnet50``.
+            prefix=None)``; ``checkpoint`` may also be ``torchvision://resnet50``. Without ``prefix``,
+            a checkpoint none of whose keys match is read again under ``backbone.`` (a whole model).
         pretrained: deprecated alias of ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
 
     Attributes:
@@ -220,7 +221,11 @@ class ResNet(nn.Module):
                     nn.init.zeros_(weight)
         if self.init_cfg is not None:
             checkpoint = _resolve_checkpoint(str(self.init_cfg["checkpoint"]))
-            missing, unexpected = load_pretrained(self, checkpoint, prefix=self.init_cfg.get("prefix"))
+            prefix = self.init_cfg.get("prefix")
+            missing, _ = load_pretrained(self, checkpoint, prefix=prefix)
+            if prefix is None and {name for name, _ in self.named_parameters()} <= set(missing):
+                # Nothing matched: most likely a whole-detector/segmentor checkpoint.
+                missing, _ = load_pretrained(self, checkpoint, prefix="backbone.")
             if missing:
                 warnings.warn(f"ResNet: {len(missing)} keys missing in {checkpoint} (kept at their "
                               f"initial values), e.g. {missing[:5]}", stacklevel=2)

@@ -169,6 +169,8 @@ def test_pretrained_init_cfg_loads_a_local_checkpoint(tmp_path) -> None:
     net = ResNet(depth=18, base_channels=8,
                  init_cfg=dict(type="Pretrained", checkpoint=str(path), prefix="backbone."))
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in src.state_dict().items())
+    net = ResNet(depth=18, base_channels=8, init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+    assert torch.equal(net.layer4[1].conv2.weight, src.layer4[1].conv2.weight)  # backbone. found alone
     torch.save(src.state_dict(), path)
     with pytest.warns(DeprecationWarning):
         old = ResNet(depth=18, base_channels=8, pretrained=str(path))
@@ -182,3 +184,22 @@ def test_build_through_the_registry() -> None:
     assert isinstance(net, ResNet) and net.out_channels == [8, 16, 32, 64]
     net = build(dict(type="ResNetV1d", depth=50, base_channels=8, out_indices=(3,)), "backbones")
     assert isinstance(net, ResNetV1d) and net.out_channels == [256]
+
+
+def test_checkpoint_names_resolve_without_downloading() -> None:
+    from segdet_backbone_resnet.resnet import _resolve_checkpoint
+
+    url = _resolve_checkpoint("torchvision://resnet50")
+    assert url.startswith("https://") and "resnet50" in url
+    assert _resolve_checkpoint("/some/local.pth") == "/some/local.pth"
+    with pytest.raises(ValueError, match="local path"):
+        _resolve_checkpoint("open-mmlab://resnet50_v1c")
+    with pytest.raises(ValueError, match="torchvision has no model"):
+        _resolve_checkpoint("torchvision://resnet7")
+
+
+def test_missing_checkpoint_file_is_an_error(tmp_path) -> None:
+    from segdet.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match="does not exist"):
+        ResNet(depth=18, base_channels=8, init_cfg=dict(type="Pretrained", checkpoint=str(tmp_path / "x.pth")))
