@@ -207,10 +207,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _short(path: str) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(REPO))
-    except ValueError:
-        return Path(path).name
+    resolved = Path(path).resolve()
+    for root in (REPO, Path(tempfile.gettempdir()).resolve()):
+        try:
+            rel = resolved.relative_to(root)
+        except ValueError:
+            continue
+        # Drop the random folder of synthetic configs: tmpXXXX/retinanet/x.py -> retinanet/x.py
+        return str(Path(*rel.parts[1:])) if root != REPO and len(rel.parts) > 1 else str(rel)
+    return resolved.name
 
 
 if __name__ == "__main__":

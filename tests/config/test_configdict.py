@@ -115,3 +115,32 @@ def test_fromstring_all_formats(write):
     assert Config.fromstring('{"a": [1, 2]}', ".json").a == [1, 2]
     assert Config.fromstring("a:\n  b: 1\n", "yaml").a.b == 1
     assert Config.fromstring("x = 1\n", ".py").text == "x = 1\n"
+
+
+def test_wrapping_a_sub_dict_copies_it_and_keeps_origins(write):
+    write("w.py", "model = dict(\n    neck=dict(num_outs=5))\n")
+    cfg = Config.fromfile("w.py")
+    sub = Config(cfg.model)
+    assert sub.neck.key_path() == "neck"
+    assert sub.neck.origin_of("num_outs") == "w.py:2"
+    assert cfg.model.neck.key_path() == "model.neck"
+    again = ConfigDict(cfg.model)
+    again.neck.num_outs = 1
+    assert cfg.model.neck.num_outs == 5 and cfg.model.neck.key_path() == "model.neck"
+
+
+def test_private_keys_read_as_attributes_without_difflib_noise():
+    cd = ConfigDict({"_scope_": "x"})
+    assert cd._scope_ == "x"
+    with pytest.raises(AttributeError) as info:
+        _ = cd._other
+    assert str(info.value) == "_other"
+
+
+def test_explain_relative_to_a_sub_dict(write):
+    write("base.py", "model = dict(neck=dict(num_outs=5))\n")
+    write("child.py", "_base_ = 'base.py'\nmodel = dict(neck=dict(num_outs=4))\n")
+    cfg = Config.fromfile("child.py")
+    assert cfg.model.explain("neck.num_outs") == ["base.py:1", "child.py:2"]
+    with pytest.raises(KeyError, match="'model.neck.num_out'.*'num_outs'"):
+        cfg.model.explain("neck.num_out")

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Union
 
 from ..errors import ConfigError
-from .configdict import ConfigDict, _convert, stamp, to_plain
+from .configdict import ConfigDict, _convert, copy_tree, stamp, to_plain
 from .dump import dump_file, dump_text
 from .loader import check_extension, display_path, load_file, load_text
 from .options import apply_options, parse_cfg_options
@@ -47,9 +47,8 @@ class Config:
             if key in cfg_dict:
                 raise ConfigError(f"{key!r} is a reserved name of Config and cannot be a config key")
         name = os.fspath(filename) if filename is not None else None
-        tree = cfg_dict if isinstance(cfg_dict, ConfigDict) else _convert(dict(cfg_dict), ())
-        if not isinstance(tree, ConfigDict):  # a dict subclass other than ConfigDict
-            tree = ConfigDict(tree)
+        # Copied, so a ConfigDict taken from another config keeps its place there.
+        tree = _convert(cfg_dict if isinstance(cfg_dict, dict) else dict(cfg_dict), (), fresh=True)
         stamp(tree, (), display_path(os.path.abspath(name)) if name else None)
         if text is None:
             text = ""
@@ -72,7 +71,7 @@ class Config:
         """
         name = os.fspath(filename)
         tree, text = load_file(name)
-        cfg = Config(tree, filename=name, text=text)
+        cfg = Config._adopt(tree, name, text)
         if cfg_options:
             cfg.merge_from_dict(_as_options(cfg_options))
         return cfg
@@ -84,7 +83,17 @@ class Config:
         ``_base_`` paths in the text are relative to the working directory.
         """
         tree, _ = load_text(cfg_str, file_format)
-        return Config(tree, text=cfg_str)
+        return Config._adopt(tree, None, cfg_str)
+
+    @staticmethod
+    def _adopt(tree: ConfigDict, filename: str | None, text: str) -> Config:
+        """Wrap a freshly loaded tree without copying it."""
+        cfg = Config.__new__(Config)
+        stamp(tree, (), display_path(os.path.abspath(filename)) if filename else None)
+        object.__setattr__(cfg, "_cfg_dict", tree)
+        object.__setattr__(cfg, "_filename", filename)
+        object.__setattr__(cfg, "_text", text)
+        return cfg
 
     # -------------------------------------------------------------- properties
     @property
@@ -196,12 +205,13 @@ class Config:
 
     # ----------------------------------------------------------------- copying
     def copy(self) -> Config:
-        return Config(self._cfg_dict.copy(), filename=self._filename, text=self._text)
+        """A copy whose dicts and lists are new (leaf values are shared)."""
+        return Config._adopt(copy_tree(self._cfg_dict), self._filename, self._text)
 
     __copy__ = copy
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Config:
-        return Config(_copy.deepcopy(self._cfg_dict, memo), filename=self._filename, text=self._text)
+        return Config._adopt(_copy.deepcopy(self._cfg_dict, memo), self._filename, self._text)
 
     def __getstate__(self) -> tuple[Any, ...]:
         return (self._cfg_dict, self._filename, self._text)

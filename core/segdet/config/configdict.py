@@ -49,11 +49,11 @@ class ConfigDict(dict):  # type: ignore[type-arg]
         if mapping is not None:
             items = mapping.items() if isinstance(mapping, Mapping) else mapping
             for key, value in items:
-                dict.__setitem__(self, key, _convert(value, (key,)))
+                dict.__setitem__(self, key, _convert(value, (key,), fresh=True))
             if isinstance(mapping, ConfigDict) and mapping._cd_origins:
                 object.__setattr__(self, "_cd_origins", dict(mapping._cd_origins))
         for key, value in kwargs.items():
-            dict.__setitem__(self, key, _convert(value, (key,)))
+            dict.__setitem__(self, key, _convert(value, (key,), fresh=True))
 
     # ----------------------------------------------------------- attribute access
     def __getattr__(self, name: str) -> Any:
@@ -270,9 +270,13 @@ def _rebuild(like: tuple[Any, ...], items: list[Any]) -> tuple[Any, ...]:
     return type(like)(*items) if hasattr(like, "_fields") else type(like)(items)
 
 
-def _convert(value: Any, path: Path, root: str | None = None) -> Any:
-    """Make nested dicts ConfigDicts and stamp them with their key path."""
-    if isinstance(value, ConfigDict):
+def _convert(value: Any, path: Path, root: str | None = None, fresh: bool = False) -> Any:
+    """Make nested dicts ConfigDicts and stamp them with their key path.
+
+    A ConfigDict inside ``value`` is kept (and re-stamped) unless ``fresh``,
+    which copies it, origins included, leaving the original where it was.
+    """
+    if isinstance(value, ConfigDict) and not fresh:
         stamp(value, path, root)
         return value
     if isinstance(value, dict):
@@ -280,18 +284,20 @@ def _convert(value: Any, path: Path, root: str | None = None) -> Any:
         dict.update(new, value)
         for key, item in value.items():
             if isinstance(item, _CONTAINERS):
-                dict.__setitem__(new, key, _convert(item, (*path, key), root))
+                dict.__setitem__(new, key, _convert(item, (*path, key), root, fresh))
+        if isinstance(value, ConfigDict) and value._cd_origins:
+            object.__setattr__(new, "_cd_origins", dict(value._cd_origins))
         if path:
             object.__setattr__(new, "_cd_path", path)
         if root is not None:
             object.__setattr__(new, "_cd_root", root)
         return new
     if isinstance(value, list):
-        return [_convert(item, (*path, i), root) if isinstance(item, _CONTAINERS) else item
+        return [_convert(item, (*path, i), root, fresh) if isinstance(item, _CONTAINERS) else item
                 for i, item in enumerate(value)]
     if isinstance(value, tuple) and _has_container(value):
-        return _rebuild(value, [_convert(item, (*path, i), root) if isinstance(item, _CONTAINERS) else item
-                                for i, item in enumerate(value)])
+        return _rebuild(value, [_convert(item, (*path, i), root, fresh) if isinstance(item, _CONTAINERS)
+                                else item for i, item in enumerate(value)])
     return value
 
 
