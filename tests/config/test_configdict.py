@@ -144,3 +144,14 @@ def test_explain_relative_to_a_sub_dict(write):
     assert cfg.model.explain("neck.num_outs") == ["base.py:1", "child.py:2"]
     with pytest.raises(KeyError, match="'model.neck.num_out'.*'num_outs'"):
         cfg.model.explain("neck.num_out")
+
+
+def test_missing_item_error_is_a_readable_key_error():
+    from segdet.config import ConfigKeyError
+    from segdet.errors import ConfigError
+
+    cd = ConfigDict(model=dict(neck=dict(num_outs=1)))
+    with pytest.raises(KeyError) as info:
+        _ = cd.model["nek"]
+    assert isinstance(info.value, ConfigKeyError) and isinstance(info.value, ConfigError)
+    assert str(info.value) == "config has no key 'model.nek'; did you mean 'neck'?"

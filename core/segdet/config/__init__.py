@@ -13,7 +13,7 @@ Loading a config never imports torch.
 from __future__ import annotations
 
 from .config import Config
-from .configdict import ConfigDict, format_path, to_plain
+from .configdict import ConfigDict, ConfigKeyError, format_path, to_plain
 from .dump import dump_file, dump_text, format_python
 from .loader import ConfigFileNotFoundError, clear_cache, iter_config_files
 from .options import CfgOptions, apply_options, parse_cfg_options, parse_value
@@ -23,6 +23,7 @@ __all__ = [
     "Config",
     "ConfigDict",
     "ConfigFileNotFoundError",
+    "ConfigKeyError",
     "apply_options",
     "clear_cache",
     "dump_file",

@@ -13,7 +13,9 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["ConfigDict", "format_path", "to_plain"]
+from ..errors import ConfigError
+
+__all__ = ["ConfigDict", "ConfigKeyError", "format_path", "to_plain"]
 
 Key = Any  # a dict key (usually str) or a list index (int)
 Path = tuple[Key, ...]
@@ -23,6 +25,13 @@ Chain = tuple[str, ...]
 def format_path(path: Iterable[Key]) -> str:
     """``('data', 'train', 'pipeline', 2)`` -> ``'data.train.pipeline.2'``."""
     return ".".join(str(p) for p in path)
+
+
+class ConfigKeyError(ConfigError, KeyError):
+    """A key path that is not in the config; the message names the closest keys."""
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0]) if self.args else ""
 
 
 class ConfigDict(dict):  # type: ignore[type-arg]
@@ -61,10 +70,9 @@ class ConfigDict(dict):  # type: ignore[type-arg]
         # pickle and hasattr probes away from the difflib message below.
         if name.startswith("__"):
             raise AttributeError(name)
-        try:
+        if name in self:
             return dict.__getitem__(self, name)
-        except KeyError:
-            raise AttributeError(name if name.startswith("_") else self._missing_message(name)) from None
+        raise AttributeError(name if name.startswith("_") else self._missing_message(name))
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_cd_"):
@@ -79,7 +87,7 @@ class ConfigDict(dict):  # type: ignore[type-arg]
             raise AttributeError(self._missing_message(name)) from None
 
     def __missing__(self, key: Key) -> Any:
-        raise KeyError(self._missing_message(key))
+        raise ConfigKeyError(self._missing_message(key))
 
     def _missing_message(self, key: Key) -> str:
         dotted = format_path((*self._cd_path, key))
@@ -161,7 +169,7 @@ class ConfigDict(dict):  # type: ignore[type-arg]
         list item that is no dict, the chain of the list itself is given.
 
         Raises:
-            KeyError: the path does not exist; names the closest keys.
+            ConfigKeyError: the path does not exist (a KeyError naming the closest keys).
         """
         parts = key.split(".")
         node: Any = self
@@ -172,18 +180,18 @@ class ConfigDict(dict):  # type: ignore[type-arg]
                 if part not in node:
                     close = difflib.get_close_matches(part, [str(k) for k in node], n=3, cutoff=0.6)
                     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-                    raise KeyError(f"config has no key {format_path((*path, part))!r}{hint}")
+                    raise ConfigKeyError(f"config has no key {format_path((*path, part))!r}{hint}")
                 owner = (node, part)
                 node = dict.__getitem__(node, part)
             elif isinstance(node, (list, tuple)):
                 try:
                     node = node[int(part)]
                 except (ValueError, IndexError):
-                    raise KeyError(
+                    raise ConfigKeyError(
                         f"{format_path(path)!r} is a list of {len(node)} items; {part!r} is no index of it"
                     ) from None
             else:
-                raise KeyError(f"{format_path(path)!r} is {type(node).__name__}, not a dict or list")
+                raise ConfigKeyError(f"{format_path(path)!r} is {type(node).__name__}, not a dict or list")
         return owner[0].origins_of(owner[1]) if owner is not None else []
 
     def root_filename(self) -> str | None:
