@@ -121,6 +121,23 @@ def test_json_origins_name_the_file(write):
     assert cfg.model.origin_of("type") == "a.json"
 
 
+def test_yaml_origins_name_file_and_line(write):
+    write("base.py", "model = dict(neck=dict(num_outs=5, type='FPN'))\n")
+    write("a.yaml", """
+        _base_: base.py
+        model:
+          neck:
+            num_outs: 4
+          pipeline:
+            - type: Load
+            - {type: Resize, scale: [1, 2]}
+    """)
+    cfg = Config.fromfile("a.yaml", cfg_options=["model.neck.num_outs=3"])
+    assert cfg.explain("model.neck.num_outs") == ["base.py:1", "a.yaml:4", "--cfg-options model.neck.num_outs=3"]
+    assert cfg.model.pipeline[1].origin_of("scale") == "a.yaml:7"
+    assert cfg.model.pipeline[0].origin_of("type") == "a.yaml:6"
+
+
 def test_root_filename_on_every_dict(files):
     cfg = Config.fromfile(files)
     assert cfg.data.train.pipeline[0].root_filename() == "configs/retinanet/my.py"

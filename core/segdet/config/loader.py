@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from ..errors import BaseCycleError, BaseFileNotFoundError, ConfigError, ConfigSyntaxError
 from .configdict import ConfigDict, _convert, copy_tree, format_path, to_plain
 from .merge import merge_bases, merge_into, strip_delete
-from .origin import annotate, line_map
+from .origin import LineNode, annotate, line_map, yaml_lines
 
 __all__ = [
     "BASE_KEY",
@@ -133,7 +133,7 @@ def _resolve(text: str, path: str, label: str, stack: tuple[str, ...]) -> tuple[
         module = _parse(_REF.sub("0", text) if has_refs else text, path, label)
         base_names, base_line = _python_bases(module, label)
     else:
-        raw = _parse_data(text, ext, label)
+        raw, data_lines = _parse_data(text, ext, label)
         base_names, base_line = raw.pop(BASE_KEY, None), None
     bases, base_text, deps = _load_bases(base_names, base_line, path, label, (*stack, path))
     base_tree = merge_bases(bases, label) if bases else ConfigDict()
@@ -143,7 +143,7 @@ def _resolve(text: str, path: str, label: str, stack: tuple[str, ...]) -> tuple[
         own = _exec_python(module, path, label, base_tree, text)
     else:
         own = _convert(_substitute_data(raw, base_tree, label), ())
-        annotate(own, None, label, None)
+        annotate(own, data_lines, label, None)
     merged = merge_into(base_tree, own)
     if not stack:
         strip_delete(merged)
@@ -176,14 +176,14 @@ def _parse(text: str, path: str, label: str) -> ast.Module:
         ) from None
 
 
-def _parse_data(text: str, ext: str, label: str) -> dict[str, Any]:
+def _parse_data(text: str, ext: str, label: str) -> tuple[dict[str, Any], dict[Any, LineNode] | None]:
+    """The mapping of a JSON or YAML file, and (for YAML) the lines of its values."""
+    nodes = None
     try:
         if ext == ".json":
             data = json.loads(text) if text.strip() else {}
         else:
-            import yaml
-
-            data = yaml.safe_load(text) or {}
+            data, nodes = _load_yaml(text)
     except json.JSONDecodeError as err:
         raise ConfigSyntaxError(f"{label}:{err.lineno}: invalid JSON: {err.msg}") from None
     except Exception as err:  # yaml.YAMLError; yaml is imported lazily
@@ -192,7 +192,22 @@ def _parse_data(text: str, ext: str, label: str) -> dict[str, Any]:
         raise ConfigSyntaxError(f"{label}{line}: invalid YAML: {err}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: a config file must hold a mapping at the top, got {type(data).__name__}")
-    return data
+    return data, nodes
+
+
+def _load_yaml(text: str) -> tuple[Any, dict[Any, LineNode] | None]:
+    import yaml
+
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_cls(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return {}, None
+        data = loader.construct_document(node)
+    finally:
+        loader.dispose()
+    return data, yaml_lines(node).children
 
 
 def _python_bases(module: ast.Module, label: str) -> tuple[Any, int | None]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from .configdict import ConfigDict
 
-__all__ = ["LineNode", "line_map", "annotate"]
+__all__ = ["LineNode", "line_map", "yaml_lines", "annotate"]
 
 
 class LineNode:
@@ -130,6 +130,22 @@ def line_map(tree: ast.Module) -> dict[str, LineNode]:
     names: dict[str, LineNode] = {}
     _walk(tree.body, names)
     return names
+
+
+def yaml_lines(node: Any) -> LineNode:
+    """LineNodes of a composed YAML node: each value at the line of its key (or item)."""
+    result = LineNode(node.start_mark.line + 1)
+    value = node.value
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, tuple):  # a mapping: (key node, value node)
+                key_node, value_node = item
+                child = yaml_lines(value_node)
+                child.line = key_node.start_mark.line + 1
+                result.children[key_node.value] = child
+            else:
+                result.children[i] = yaml_lines(item)
+    return result
 
 
 def annotate(value: Any, nodes: dict[Any, LineNode] | None, label: str, line: int | None) -> None:
