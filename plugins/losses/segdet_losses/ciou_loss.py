@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from typing import Union
 
 import torch
 from torch import Tensor, nn
 
 from .diou_loss import diou_terms
-from .utils import check_reduction, per_box_weight, resolve_reduction, weight_reduce_loss, zero_weight_loss
+from .utils import (
+    check_reduction,
+    per_box_weight,
+    resolve_reduction,
+    weight_reduce_loss,
+    zero_weight_loss,
+)
 
 __all__ = ["CIoULoss", "ciou_loss"]
 
@@ -49,9 +55,9 @@ class CIoULoss(nn.Module):
         self,
         pred: Tensor,
         target: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[Union[float, Tensor]] = None,
-        reduction_override: Optional[str] = None,
+        weight: Tensor | None = None,
+        avg_factor: Union[float, Tensor] | None = None,
+        reduction_override: str | None = None,
     ) -> Tensor:
         reduction = resolve_reduction(self.reduction, reduction_override, "CIoULoss")
         zero = zero_weight_loss(pred, weight, reduction)

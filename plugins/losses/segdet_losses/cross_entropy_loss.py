@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional, Union
+from typing import Union
 
 import torch
 import torch.nn.functional as F
@@ -18,10 +18,10 @@ _DEFAULT_IGNORE = -100
 def cross_entropy(
     pred: Tensor,
     label: Tensor,
-    weight: Optional[Tensor] = None,
+    weight: Tensor | None = None,
     reduction: str = "mean",
-    avg_factor: Optional[Union[float, Tensor]] = None,
-    class_weight: Optional[Tensor] = None,
+    avg_factor: Union[float, Tensor] | None = None,
+    class_weight: Tensor | None = None,
     ignore_index: int = _DEFAULT_IGNORE,
     avg_non_ignore: bool = False,
 ) -> Tensor:
@@ -39,7 +39,7 @@ def cross_entropy(
 
 
 def _expand_onehot_labels(
-    labels: Tensor, label_weights: Optional[Tensor], label_channels: int, ignore_index: int
+    labels: Tensor, label_weights: Tensor | None, label_channels: int, ignore_index: int
 ) -> tuple[Tensor, Tensor, Tensor]:
     bin_labels = labels.new_zeros((labels.size(0), label_channels))
     valid_mask = (labels >= 0) & (labels != ignore_index)
@@ -57,10 +57,10 @@ def _expand_onehot_labels(
 def binary_cross_entropy(
     pred: Tensor,
     label: Tensor,
-    weight: Optional[Tensor] = None,
+    weight: Tensor | None = None,
     reduction: str = "mean",
-    avg_factor: Optional[Union[float, Tensor]] = None,
-    class_weight: Optional[Tensor] = None,
+    avg_factor: Union[float, Tensor] | None = None,
+    class_weight: Tensor | None = None,
     ignore_index: int = _DEFAULT_IGNORE,
     avg_non_ignore: bool = False,
 ) -> Tensor:
@@ -85,7 +85,7 @@ def mask_cross_entropy(
     pred: Tensor,
     target: Tensor,
     label: Tensor,
-    class_weight: Optional[Tensor] = None,
+    class_weight: Tensor | None = None,
 ) -> Tensor:
     """Mean sigmoid cross-entropy of the mask of each RoI's class.
 
@@ -127,8 +127,8 @@ class CrossEntropyLoss(nn.Module):
         use_sigmoid: bool = False,
         use_mask: bool = False,
         reduction: str = "mean",
-        class_weight: Optional[Sequence[float]] = None,
-        ignore_index: Optional[int] = None,
+        class_weight: Sequence[float] | None = None,
+        ignore_index: int | None = None,
         loss_weight: float = 1.0,
         avg_non_ignore: bool = False,
         loss_name: str = "loss_ce",
@@ -161,10 +161,10 @@ class CrossEntropyLoss(nn.Module):
         self,
         pred: Tensor,
         target: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[Union[float, Tensor]] = None,
-        reduction_override: Optional[str] = None,
-        ignore_index: Optional[int] = None,
+        weight: Tensor | None = None,
+        avg_factor: Union[float, Tensor] | None = None,
+        reduction_override: str | None = None,
+        ignore_index: int | None = None,
     ) -> Tensor:
         reduction = resolve_reduction(self.reduction, reduction_override, "CrossEntropyLoss")
         if ignore_index is None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional, Union
+from typing import Union
 
 import torch
 import torch.nn.functional as F
@@ -44,10 +44,10 @@ def multiclass_dice_loss(
     valid: Tensor,
     smooth: float = 1.0,
     exponent: float = 2.0,
-    class_weight: Optional[Tensor] = None,
+    class_weight: Tensor | None = None,
     ignore_index: int = 255,
     reduction: str = "mean",
-    avg_factor: Optional[Union[float, Tensor]] = None,
+    avg_factor: Union[float, Tensor] | None = None,
 ) -> Tensor:
     """MMSegmentation's dice: the mean over classes of a per-class binary dice.
 
@@ -108,7 +108,7 @@ class DiceLoss(nn.Module):
         ignore_index: int = 255,
         smooth: float = 1.0,
         exponent: float = 2.0,
-        class_weight: Optional[Sequence[float]] = None,
+        class_weight: Sequence[float] | None = None,
         loss_name: str = "loss_dice",
     ) -> None:
         super().__init__()
@@ -133,10 +133,10 @@ class DiceLoss(nn.Module):
         self,
         pred: Tensor,
         target: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[Union[float, Tensor]] = None,
-        reduction_override: Optional[str] = None,
-        ignore_index: Optional[int] = None,
+        weight: Tensor | None = None,
+        avg_factor: Union[float, Tensor] | None = None,
+        reduction_override: str | None = None,
+        ignore_index: int | None = None,
     ) -> Tensor:
         reduction = resolve_reduction(self.reduction, reduction_override, "DiceLoss")
         if target.dim() == pred.dim() - 1:
@@ -157,10 +157,10 @@ class DiceLoss(nn.Module):
         self,
         pred: Tensor,
         target: Tensor,
-        weight: Optional[Tensor],
-        avg_factor: Optional[Union[float, Tensor]],
+        weight: Tensor | None,
+        avg_factor: Union[float, Tensor] | None,
         reduction: str,
-        ignore_index: Optional[int],
+        ignore_index: int | None,
     ) -> Tensor:
         ignore = self.ignore_index if ignore_index is None else ignore_index
         prob = pred.softmax(dim=1) if self.activate else pred

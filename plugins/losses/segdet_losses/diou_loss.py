@@ -1,12 +1,18 @@
 """Distance-IoU loss (Zheng et al., AAAI 2020)."""
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 import torch
 from torch import Tensor, nn
 
-from .utils import check_reduction, per_box_weight, resolve_reduction, weight_reduce_loss, zero_weight_loss
+from .utils import (
+    check_reduction,
+    per_box_weight,
+    resolve_reduction,
+    weight_reduce_loss,
+    zero_weight_loss,
+)
 
 __all__ = ["DIoULoss", "diou_terms", "diou_loss"]
 
@@ -57,9 +63,9 @@ class DIoULoss(nn.Module):
         self,
         pred: Tensor,
         target: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[Union[float, Tensor]] = None,
-        reduction_override: Optional[str] = None,
+        weight: Tensor | None = None,
+        avg_factor: Union[float, Tensor] | None = None,
+        reduction_override: str | None = None,
     ) -> Tensor:
         reduction = resolve_reduction(self.reduction, reduction_override, "DIoULoss")
         zero = zero_weight_loss(pred, weight, reduction)

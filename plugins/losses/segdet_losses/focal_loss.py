@@ -1,7 +1,7 @@
 """Sigmoid focal loss (Lin et al., ICCV 2017) as in MMDetection."""
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +33,7 @@ def sigmoid_focal_loss(
     return bce * focal_weight
 
 
-def _as_one_hot(pred: Tensor, target: Tensor, ignore_index: Optional[int]) -> tuple[Tensor, Optional[Tensor]]:
+def _as_one_hot(pred: Tensor, target: Tensor, ignore_index: int | None) -> tuple[Tensor, Tensor | None]:
     """``(N, C)`` float targets from ``(N,)`` labels (label ``C`` = background), and a
     validity mask ``(N, 1)`` when some labels are ``ignore_index``."""
     num_classes = pred.size(1)
@@ -49,8 +49,8 @@ def _as_one_hot(pred: Tensor, target: Tensor, ignore_index: Optional[int]) -> tu
 
 
 def _flatten_dense(
-    pred: Tensor, target: Tensor, weight: Optional[Tensor]
-) -> tuple[Tensor, Tensor, Optional[Tensor]]:
+    pred: Tensor, target: Tensor, weight: Tensor | None
+) -> tuple[Tensor, Tensor, Tensor | None]:
     """``(N, C, *)`` maps as ``(N*, C)`` rows: every location is one sample."""
     c = pred.size(1)
     rows = pred.movedim(1, -1).reshape(-1, c)
@@ -114,10 +114,10 @@ class FocalLoss(nn.Module):
         self,
         pred: Tensor,
         target: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[Union[float, Tensor]] = None,
-        reduction_override: Optional[str] = None,
-        ignore_index: Optional[int] = None,
+        weight: Tensor | None = None,
+        avg_factor: Union[float, Tensor] | None = None,
+        reduction_override: str | None = None,
+        ignore_index: int | None = None,
     ) -> Tensor:
         reduction = resolve_reduction(self.reduction, reduction_override, "FocalLoss")
         if pred.dim() > 2:

@@ -1,7 +1,7 @@
 """Focal loss on Gaussian heatmaps (CornerNet / CenterNet)."""
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 from torch import Tensor, nn
 
@@ -50,9 +50,9 @@ class GaussianFocalLoss(nn.Module):
         self,
         pred: Tensor,
         target: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[Union[float, Tensor]] = None,
-        reduction_override: Optional[str] = None,
+        weight: Tensor | None = None,
+        avg_factor: Union[float, Tensor] | None = None,
+        reduction_override: str | None = None,
     ) -> Tensor:
         reduction = resolve_reduction(self.reduction, reduction_override, "GaussianFocalLoss")
         loss = gaussian_focal_loss(pred, target, self.alpha, self.gamma)

@@ -1,13 +1,19 @@
 """Generalized IoU loss (Rezatofighi et al., CVPR 2019)."""
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 from torch import Tensor, nn
 
 from segdet.ops import bbox_overlaps
 
-from .utils import check_reduction, per_box_weight, resolve_reduction, weight_reduce_loss, zero_weight_loss
+from .utils import (
+    check_reduction,
+    per_box_weight,
+    resolve_reduction,
+    weight_reduce_loss,
+    zero_weight_loss,
+)
 
 __all__ = ["GIoULoss", "giou_loss"]
 
@@ -39,9 +45,9 @@ class GIoULoss(nn.Module):
         self,
         pred: Tensor,
         target: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[Union[float, Tensor]] = None,
-        reduction_override: Optional[str] = None,
+        weight: Tensor | None = None,
+        avg_factor: Union[float, Tensor] | None = None,
+        reduction_override: str | None = None,
     ) -> Tensor:
         reduction = resolve_reduction(self.reduction, reduction_override, "GIoULoss")
         zero = zero_weight_loss(pred, weight, reduction)

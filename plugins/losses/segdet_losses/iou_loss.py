@@ -1,13 +1,19 @@
 """IoU loss (Yu et al., UnitBox, 2016) of aligned boxes."""
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 from torch import Tensor, nn
 
 from segdet.ops import bbox_overlaps
 
-from .utils import check_reduction, per_box_weight, resolve_reduction, weight_reduce_loss, zero_weight_loss
+from .utils import (
+    check_reduction,
+    per_box_weight,
+    resolve_reduction,
+    weight_reduce_loss,
+    zero_weight_loss,
+)
 
 __all__ = ["IoULoss", "iou_loss"]
 
@@ -65,9 +71,9 @@ class IoULoss(nn.Module):
         self,
         pred: Tensor,
         target: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[Union[float, Tensor]] = None,
-        reduction_override: Optional[str] = None,
+        weight: Tensor | None = None,
+        avg_factor: Union[float, Tensor] | None = None,
+        reduction_override: str | None = None,
     ) -> Tensor:
         reduction = resolve_reduction(self.reduction, reduction_override, "IoULoss")
         zero = zero_weight_loss(pred, weight, reduction)

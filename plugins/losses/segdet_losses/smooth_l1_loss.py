@@ -1,7 +1,7 @@
 """Smooth L1 (Huber-like) regression loss."""
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 import torch
 from torch import Tensor, nn
@@ -45,9 +45,9 @@ class SmoothL1Loss(nn.Module):
         self,
         pred: Tensor,
         target: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[Union[float, Tensor]] = None,
-        reduction_override: Optional[str] = None,
+        weight: Tensor | None = None,
+        avg_factor: Union[float, Tensor] | None = None,
+        reduction_override: str | None = None,
     ) -> Tensor:
         reduction = resolve_reduction(self.reduction, reduction_override, "SmoothL1Loss")
         loss = smooth_l1_loss(pred, target, self.beta)

@@ -1,7 +1,7 @@
 """Reduction helpers shared by every loss of this distribution (MMDetection semantics)."""
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 import torch
 from torch import Tensor
@@ -26,7 +26,7 @@ def check_reduction(reduction: str, owner: str) -> str:
     return reduction
 
 
-def resolve_reduction(default: str, override: Optional[str], owner: str) -> str:
+def resolve_reduction(default: str, override: str | None, owner: str) -> str:
     """The reduction of one call: ``override`` when given, else the loss's own."""
     return check_reduction(default if override is None else override, owner)
 
@@ -48,9 +48,9 @@ def reduce_loss(loss: Tensor, reduction: str) -> Tensor:
 
 def weight_reduce_loss(
     loss: Tensor,
-    weight: Optional[Tensor] = None,
+    weight: Tensor | None = None,
     reduction: str = "mean",
-    avg_factor: Optional[Union[float, Tensor]] = None,
+    avg_factor: Union[float, Tensor] | None = None,
 ) -> Tensor:
     """Multiply element-wise by ``weight``, then reduce.
 
@@ -76,7 +76,7 @@ def weight_reduce_loss(
     raise ValueError('avg_factor can only be used with reduction="mean" (or "none")')
 
 
-def zero_weight_loss(pred: Tensor, weight: Optional[Tensor], reduction: str) -> Optional[Tensor]:
+def zero_weight_loss(pred: Tensor, weight: Tensor | None, reduction: str) -> Tensor | None:
     """For box losses: when no weight is positive, a zero that keeps ``pred`` in the graph.
 
     Returns ``None`` when the loss has to be computed (some weight is
@@ -89,7 +89,7 @@ def zero_weight_loss(pred: Tensor, weight: Optional[Tensor], reduction: str) -> 
     return (pred * weight).sum()
 
 
-def per_box_weight(weight: Optional[Tensor]) -> Optional[Tensor]:
+def per_box_weight(weight: Tensor | None) -> Tensor | None:
     """``(N, 4)`` per-coordinate weights as ``(N,)`` per-box weights (their mean)."""
     if weight is not None and weight.dim() > 1:
         return weight.mean(-1)
