@@ -136,7 +136,8 @@ class ToyDataset(torch.utils.data.Dataset):
             from segdet.errors import DataFileNotFoundError
 
             raise DataFileNotFoundError(f"ToyDataset: ann_file {ann_file!r} does not exist")
-        self.num, self.size, self.seed, self.test_mode = num, size, seed, test_mode
+        self.size, self.seed, self.test_mode = size, seed, test_mode
+        self.data_infos = list(range(num))  # per-image list, so `segdet train --debug` can cut it
         if classes is not None:
             self.CLASSES = tuple(classes)
         self.flip = False
@@ -145,10 +146,10 @@ class ToyDataset(torch.utils.data.Dataset):
                 self.flip = bool(step.get("flip", False))
 
     def __len__(self) -> int:
-        return self.num
+        return len(self.data_infos)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        img, box, label = _sample(index, self.seed, self.size, len(self.CLASSES))
+        img, box, label = _sample(self.data_infos[index], self.seed, self.size, len(self.CLASSES))
         meta = dict(filename=f"toy_{index}.png", ori_filename=f"toy_{index}.png",
                     ori_shape=(self.size, self.size, 3), img_shape=(self.size, self.size, 3),
                     pad_shape=(self.size, self.size, 3), scale_factor=np.ones(4, np.float32), flip=False,
@@ -166,10 +167,10 @@ class ToyDataset(torch.utils.data.Dataset):
     def evaluate(self, results: list[dict], metric: Any = "bbox", logger: Any = None,
                  classwise: bool = False) -> dict[str, float]:
         """``bbox_mAP``: mean IoU with the true box when the class is right; ``bbox_mAP_50``: share above 0.5."""
-        if len(results) != self.num:
-            raise ValueError(f"{len(results)} results for {self.num} images")
+        if len(results) != len(self):
+            raise ValueError(f"{len(results)} results for {len(self)} images")
         ious = []
-        for i, res in enumerate(results):
+        for i, res in zip(self.data_infos, results):
             _, box, label = _sample(i, self.seed, self.size, len(self.CLASSES))
             pred = res["bboxes"][0].tolist()
             ix = max(0.0, min(pred[2], box[2]) - max(pred[0], box[0]))

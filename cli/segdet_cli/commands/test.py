@@ -1,0 +1,216 @@
+"""``segdet test CONFIG CHECKPOINT``: MMDetection's tools/test.py as a command."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import pickle
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
+
+import click
+
+from ._common import fail, load_config
+from .train import GreedyOption, _check_config, _plain, shapes_hint
+
+__all__ = ["test", "enable_aug_test", "save_results"]
+
+_AUG_RATIOS = (0.75, 1.0, 1.25)
+_HOOK_ONLY_KEYS = ("interval", "tmpdir", "start", "gpu_collect", "save_best", "rule", "by_epoch",
+                   "dynamic_intervals", "greater_keys", "less_keys", "out_dir", "type")
+
+
+def _scaled(scale: Any, ratio: float) -> tuple[int, int]:
+    w, h = scale
+    return int(round(w * ratio)), int(round(h * ratio))
+
+
+def enable_aug_test(pipeline: list[Any], ratios: Sequence[float] = _AUG_RATIOS) -> bool:
+    """Switch every ``MultiScaleFlipAug`` of ``pipeline`` to several scales plus flip, in place.
+
+    Steps that use ``img_ratios`` (MMSegmentation style) get ``img_ratios=ratios``; otherwise the
+    configured ``img_scale`` becomes ``[scale * r for r in ratios]``. Returns whether one was found.
+    """
+    found = False
+    for step in pipeline:
+        if not isinstance(step, dict) or step.get("type") != "MultiScaleFlipAug":
+            continue
+        found = True
+        step["flip"] = True
+        if "img_ratios" in step or step.get("img_scale") is None:
+            step["img_ratios"] = list(ratios)
+            continue
+        scale = step["img_scale"]
+        if isinstance(scale, list) and len(scale) > 1:
+            continue  # already several scales
+        base = scale[0] if isinstance(scale, list) else scale
+        step["img_scale"] = [_scaled(base, r) for r in ratios]
+        step.pop("scale_factor", None)
+    return found
+
+
+def _to_plain_python(obj: Any) -> Any:
+    import numpy as np
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return obj.tolist()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Mapping):
+        return {k: _to_plain_python(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_plain_python(v) for v in obj]
+    return obj
+
+
+def save_results(results: list[Any], out: str) -> None:
+    """``.pkl``: pickled results (tensors kept); ``.json``: lists of numbers."""
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    if out.endswith((".pkl", ".pickle")):
+        with open(out, "wb") as f:
+            pickle.dump(results, f)
+    elif out.endswith(".json"):
+        with open(out, "w") as f:
+            json.dump(_to_plain_python(results), f)
+    else:
+        fail(f"--out must end with .pkl, .pickle or .json, got {out!r}")
+
+
+def _load_weights(model: Any, checkpoint: str, logger: Any) -> dict:
+    import torch
+
+    from segdet.engine.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(model, checkpoint, map_location="cpu", logger=logger)
+    state = ckpt.get("state_dict", {})
+    ema = {name: state[f"ema_{name.replace('.', '_')}"] for name, _ in model.named_parameters()
+           if f"ema_{name.replace('.', '_')}" in state}
+    if ema:
+        logger.info(f"{checkpoint} holds EMA weights (EMAHook); testing with them")
+        with torch.no_grad():
+            for name, param in model.named_parameters():
+                if name in ema:
+                    param.copy_(ema[name])
+    return ckpt
+
+
+@click.command("test")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.option("--eval", "evals", cls=GreedyOption, multiple=True, metavar="METRIC ...",
+              help="Metrics to compute, e.g. --eval bbox segm, or mIoU.")
+@click.option("--out", default=None, help="Write the raw results to a .pkl or .json file.")
+@click.option("--format-only", is_flag=True, help="Only format results (dataset.format_results), no metrics.")
+@click.option("--aug-test", is_flag=True, help="Multi-scale (x0.75, x1, x1.25) + flip test-time augmentation.")
+@click.option("--show-dir", default=None, help="Write images with predictions drawn into this folder.")
+@click.option("--work-dir", default=None, help="Also write the metrics as eval_<timestamp>.json here.")
+@click.option("--cfg-options", "cfg_options", cls=GreedyOption, multiple=True, metavar="KEY=VALUE ...",
+              help="Override config keys.")
+@click.option("--eval-options", "eval_options", cls=GreedyOption, multiple=True, metavar="KEY=VALUE ...",
+              help="Extra keyword arguments of dataset.evaluate, e.g. classwise=True.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")
+@click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none")
+def test(config: str, checkpoint: str, evals: Sequence[str], out: Optional[str], format_only: bool,
+         aug_test: bool, show_dir: Optional[str], work_dir: Optional[str], cfg_options: Sequence[str],
+         eval_options: Sequence[str], device: Optional[str], launcher: str) -> None:
+    """Test CHECKPOINT of a model from CONFIG; print and optionally save metrics and results."""
+    if not (out or evals or format_only or show_dir):
+        fail("give at least one of --out, --eval, --format-only or --show-dir")
+    if evals and format_only:
+        fail("--eval and --format-only cannot be both given")
+    cfg = load_config(config, cfg_options)
+    _check_config(cfg)
+    from segdet.errors import SegdetError
+
+    try:
+        _run(cfg, checkpoint, list(evals), out, format_only, aug_test, show_dir, work_dir,
+             _parse_eval_options(eval_options), device, launcher)
+    except SegdetError as err:
+        raise click.ClickException(f"{type(err).__name__}: {err}") from err
+
+
+def _parse_eval_options(items: Sequence[str]) -> dict[str, Any]:
+    from segdet.config import parse_value
+
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            fail(f"--eval-options items must be KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key] = parse_value(value)
+    return out
+
+
+def _build_test_loader(cfg: Any, aug_test: bool, distributed: bool) -> Any:
+    from segdet.engine.loaders import build_dataset_from_cfg, build_loader
+
+    test_cfg = copy.deepcopy(_plain(cfg["data"]["test"]))
+    samples_per_gpu = int(test_cfg.pop("samples_per_gpu", 1))
+    if aug_test:
+        pipeline = test_cfg.get("pipeline") or test_cfg.get("dataset", {}).get("pipeline") or []
+        if not enable_aug_test(pipeline):
+            fail("--aug-test: data.test.pipeline has no MultiScaleFlipAug step to switch to multi-scale + flip")
+        samples_per_gpu = 1
+    try:
+        dataset = build_dataset_from_cfg(test_cfg, dict(test_mode=True))
+    except FileNotFoundError as err:
+        hint = shapes_hint(cfg)
+        fail(f"{err}" + (f"\nThe shapes data set is missing; make it with:\n    {hint}" if hint else ""))
+    workers = int(cfg["data"].get("workers_per_gpu", 2))
+    return build_loader(dataset, samples_per_gpu, workers, dist=distributed, shuffle=False)
+
+
+def _run(cfg: Any, checkpoint: str, evals: list[str], out: Optional[str], format_only: bool, aug_test: bool,
+         show_dir: Optional[str], work_dir: Optional[str], eval_options: dict[str, Any],
+         device: Optional[str], launcher: str) -> None:
+    from segdet.engine.dist import get_dist_info, init_dist
+    from segdet.engine.logger import get_logger
+    from segdet.engine.test import multi_gpu_test, single_gpu_test
+    from segdet.engine.train import resolve_device
+    from segdet.models.builder import build_model
+
+    distributed = launcher != "none"
+    dev = init_dist(launcher, device=device) if distributed else resolve_device(device)
+    rank, _ = get_dist_info()
+    logger = get_logger("segdet")
+    loader = _build_test_loader(cfg, aug_test, distributed)
+    dataset = loader.dataset
+    model = build_model(_plain(cfg["model"]))
+    ckpt = _load_weights(model, checkpoint, logger)
+    model.CLASSES = ckpt.get("meta", {}).get("CLASSES") or getattr(dataset, "CLASSES", None)
+    model = model.to(dev)
+    if distributed:
+        results = multi_gpu_test(model, loader, show_dir=show_dir)
+    else:
+        results = single_gpu_test(model, loader, show_dir=show_dir)
+    if rank != 0:
+        return
+    if out:
+        save_results(results, out)
+        click.echo(f"writing results to {out}")
+    if format_only:
+        fmt = getattr(dataset, "format_results", None)
+        if fmt is None:
+            fail(f"--format-only: {type(dataset).__name__} has no format_results()")
+        fmt(results, **eval_options)
+    if evals:
+        _evaluate(cfg, dataset, results, evals, eval_options, work_dir, checkpoint)
+
+
+def _evaluate(cfg: Any, dataset: Any, results: list[Any], evals: list[str], eval_options: dict[str, Any],
+              work_dir: Optional[str], checkpoint: str) -> None:
+    eval_kwargs = dict(_plain(cfg.get("evaluation") or {}))
+    for key in _HOOK_ONLY_KEYS:
+        eval_kwargs.pop(key, None)
+    eval_kwargs.update(eval_options, metric=evals if len(evals) > 1 else evals[0])
+    metrics = dataset.evaluate(results, **eval_kwargs)
+    for name, value in metrics.items():
+        click.echo(f"{name}: {value:.4f}" if isinstance(value, float) else f"{name}: {value}")
+    if work_dir:
+        os.makedirs(work_dir, exist_ok=True)
+        path = os.path.join(work_dir, f"eval_{time.strftime('%Y%m%d_%H%M%S')}.json")
+        with open(path, "w") as f:
+            json.dump(dict(config=getattr(cfg, "filename", None), checkpoint=checkpoint, metric=metrics),
+                      f, indent=2, default=str)

@@ -1,0 +1,278 @@
+"""``segdet train CONFIG``: MMDetection's tools/train.py as a command."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
+
+import click
+
+from ._common import fail, load_config
+
+__all__ = ["train", "GreedyOption", "prepare_datasets_or_fail", "debug_subset", "shapes_hint"]
+
+_DEBUG_ITERS = 3
+_DEBUG_VAL_IMAGES = 4
+
+
+class GreedyOption(click.Option):
+    """``--eval bbox segm`` / ``--cfg-options a=1 b=2``: every word up to the next ``-`` option
+    (argparse's ``nargs='+'``). Use with ``multiple=True``; repeated flags accumulate."""
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> Any:
+        result = super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            opt = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if opt is None:
+                continue
+            previous = opt.process
+
+            def process(value: Any, state: Any, previous: Any = previous) -> None:
+                values = [value]
+                while state.rargs and not state.rargs[0].startswith("-"):
+                    values.append(state.rargs.pop(0))
+                for v in values:
+                    previous(v, state)
+
+            opt.process = process
+        return result
+
+
+def shapes_hint(cfg: Mapping[str, Any]) -> str:
+    """The command that makes the shapes data a config points at, or ``''``."""
+    text = json.dumps(_plain(cfg.get("data", {})), default=str)
+    if "shapes" not in text:
+        return ""
+    root = "data/shapes"
+    for section in ("train", "val", "test"):
+        ds = _plain(cfg.get("data", {})).get(section) or {}
+        ann = str(ds.get("ann_file") or "")
+        data_root = ds.get("data_root") or ds.get("img_prefix") or ""
+        if "shapes" in str(data_root):
+            root = str(data_root).rstrip("/").split("/annotations")[0]
+            if root.endswith(("/train", "/val", "/images")):
+                root = os.path.dirname(root)
+            break
+        if "shapes" in ann:
+            root = ann.split("/annotations")[0]
+            break
+    return f"segdet data shapes --out {root} --seed 0 --num-train 600 --num-val 100"
+
+
+def _plain(value: Any) -> Any:
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _truncated(dataset: Any, n: int) -> Optional[Any]:
+    """A shallow copy of ``dataset`` whose per-image lists are cut to ``n``, when its length follows."""
+    if len(dataset) <= n:
+        return dataset
+    total = len(dataset)
+    copied = copy.copy(dataset)
+    for attr in ("data_infos", "img_infos", "img_ids", "flag", "img_metas", "data_list"):
+        value = getattr(copied, attr, None)
+        if value is not None and hasattr(value, "__len__") and len(value) == total:
+            setattr(copied, attr, value[:n])
+    try:
+        return copied if len(copied) == n else None
+    except TypeError:
+        return None
+
+
+class _Subset:
+    """The first ``n`` items of a data set, keeping ``CLASSES`` (used when it cannot be truncated)."""
+
+    def __init__(self, dataset: Any, n: int) -> None:
+        self.dataset, self.n = dataset, n
+        self.CLASSES = getattr(dataset, "CLASSES", None)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> Any:
+        if index >= self.n:
+            raise IndexError(index)
+        return self.dataset[index]
+
+
+def debug_subset(dataset: Any, n: int, evaluable: bool = False) -> Any:
+    """``--debug``: the first ``n`` images; evaluation needs a truncatable data set, else the full one."""
+    cut = _truncated(dataset, n)
+    if cut is not None:
+        return cut
+    return dataset if evaluable else _Subset(dataset, n)
+
+
+def _apply_debug(cfg: Any) -> None:
+    runner = dict(_plain(cfg.get("runner") or {}))
+    if runner.get("type") == "IterBasedRunner":
+        cfg["runner"] = dict(type="IterBasedRunner", max_iters=2 * _DEBUG_ITERS)
+        cfg["checkpoint_config"] = dict(_plain(cfg.get("checkpoint_config") or {}), interval=_DEBUG_ITERS)
+        cfg["evaluation"] = dict(_plain(cfg.get("evaluation") or {}), interval=_DEBUG_ITERS)
+    else:
+        cfg["runner"] = dict(type="EpochBasedRunner", max_epochs=2)
+        cfg["checkpoint_config"] = dict(_plain(cfg.get("checkpoint_config") or {}), interval=1)
+        cfg["evaluation"] = dict(_plain(cfg.get("evaluation") or {}), interval=1)
+    cfg["log_config"] = dict(_plain(cfg.get("log_config") or {}), interval=1)
+    cfg["data"]["workers_per_gpu"] = 0
+
+
+def prepare_datasets_or_fail(cfg: Any, debug: bool = False) -> list[Any]:
+    """Build the training data set(s) before any model, turning missing files into a fix."""
+    from segdet.engine.loaders import build_dataset_from_cfg
+    from segdet.errors import SegdetError
+
+    try:
+        datasets = [build_dataset_from_cfg(_plain(cfg["data"]["train"]))]
+        workflow = cfg.get("workflow") or [("train", 1)]
+        if len(workflow) == 2:
+            val = copy.deepcopy(_plain(cfg["data"]["val"]))
+            train_cfg = _plain(cfg["data"]["train"])
+            val["pipeline"] = train_cfg.get("pipeline", train_cfg.get("dataset", {}).get("pipeline"))
+            datasets.append(build_dataset_from_cfg(val))
+    except (FileNotFoundError, SegdetError) as err:
+        hint = shapes_hint(cfg) if isinstance(err, FileNotFoundError) else ""
+        fail(f"{err}" + (f"\nThe shapes data set is missing; make it with:\n    {hint}" if hint else ""))
+    if debug:
+        n = _DEBUG_ITERS * int(cfg["data"].get("samples_per_gpu", 2))
+        datasets = [debug_subset(ds, n) for ds in datasets]
+    return datasets
+
+
+def _check_config(cfg: Any) -> None:
+    try:
+        from segdet_cli.commands.config import check_config_problems
+    except ImportError:
+        from segdet.registry import import_custom_modules
+
+        import_custom_modules(cfg.get("custom_imports"))
+        return
+    problems = check_config_problems(cfg)
+    if problems:
+        fail(f"{getattr(cfg, 'filename', 'config')}: {len(problems)} problem(s):\n"
+             + "\n".join(f"- {p}" for p in problems))
+
+
+def _setup_work_dir(cfg: Any, config: str, work_dir: Optional[str]) -> str:
+    if work_dir:
+        cfg["work_dir"] = work_dir
+    elif not cfg.get("work_dir"):
+        cfg["work_dir"] = os.path.join("work_dirs", os.path.splitext(os.path.basename(config))[0])
+    cfg["work_dir"] = os.path.abspath(cfg["work_dir"])
+    return str(cfg["work_dir"])
+
+
+def _write_run_files(cfg: Any, config: str, work_dir: str, timestamp: str, env: dict[str, Any]) -> None:
+    os.makedirs(work_dir, exist_ok=True)
+    dump = getattr(cfg, "dump", None)
+    target = os.path.join(work_dir, os.path.basename(config))
+    if callable(dump):
+        dump(target)
+    with open(os.path.join(work_dir, "env.json"), "w") as f:
+        json.dump(env, f, indent=2, default=str)
+    with open(os.path.join(work_dir, f"{timestamp}.env.json"), "w") as f:
+        json.dump(env, f, indent=2, default=str)
+
+
+def _build_model(cfg: Any) -> Any:
+    from segdet.models.builder import build_model
+
+    return build_model(_plain(cfg["model"]))
+
+
+@click.command("train")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option("--work-dir", default=None, help="Where logs and checkpoints go (default work_dirs/<config name>).")
+@click.option("--load-from", default=None, help="Checkpoint whose weights initialise the model.")
+@click.option("--resume-from", default=None, help="Checkpoint to resume training from.")
+@click.option("--auto-resume", is_flag=True, help="Resume from the latest checkpoint in the work dir.")
+@click.option("--no-validate", is_flag=True, help="Do not evaluate during training.")
+@click.option("--seed", type=int, default=None, help="Random seed (default: random, logged).")
+@click.option("--deterministic", is_flag=True, help="Deterministic algorithms (slower).")
+@click.option("--cfg-options", "cfg_options", cls=GreedyOption, multiple=True, metavar="KEY=VALUE ...",
+              help="Override config keys: --cfg-options a.b=1 'c=[1,2]'.")
+@click.option("--debug", is_flag=True, help=f"2 epochs of {_DEBUG_ITERS} iterations, evaluation on a few images.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")
+@click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",
+              help="pytorch: distributed under torchrun.")
+@click.option("--tags", cls=GreedyOption, multiple=True, help="Labels recorded in the log and logger hooks.")
+def train(config: str, work_dir: Optional[str], load_from: Optional[str], resume_from: Optional[str],
+          auto_resume: bool, no_validate: bool, seed: Optional[int], deterministic: bool,
+          cfg_options: Sequence[str], debug: bool, device: Optional[str], launcher: str,
+          tags: Sequence[str]) -> None:
+    """Train a model from CONFIG."""
+    cfg = load_config(config, cfg_options)
+    _check_config(cfg)
+    if debug:
+        _apply_debug(cfg)
+    work_dir = _setup_work_dir(cfg, config, work_dir)
+    if load_from:
+        cfg["load_from"] = load_from
+    if resume_from:
+        cfg["resume_from"] = resume_from
+    cfg["auto_resume"] = auto_resume
+    from segdet.errors import SegdetError
+
+    try:
+        _run(cfg, config, work_dir, no_validate, seed, deterministic, debug, device, launcher, list(tags))
+    except SegdetError as err:
+        raise click.ClickException(f"{type(err).__name__}: {err}") from err
+
+
+def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: Optional[int], deterministic: bool,
+         debug: bool, device: Optional[str], launcher: str, tags: list[str]) -> None:
+    import torch
+
+    from segdet.engine.dist import get_dist_info, init_dist
+    from segdet.engine.env import collect_env, init_random_seed, set_random_seed
+    from segdet.engine.logger import get_logger
+    from segdet.engine.train import resolve_device, train_model
+
+    distributed = launcher != "none"
+    dev = init_dist(launcher, device=device) if distributed else resolve_device(device)
+    rank, _ = get_dist_info()
+    datasets = prepare_datasets_or_fail(cfg, debug)
+    timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
+    env = collect_env()
+    env.update(tags=tags, config=os.path.abspath(config), argv=sys.argv, timestamp=timestamp)
+    if rank == 0:
+        _write_run_files(cfg, config, work_dir, timestamp, env)
+    logger = get_logger("segdet", os.path.join(work_dir, f"{timestamp}.log") if rank == 0 else None)
+    logger.info("Environment info:\n" + "\n".join(f"{k}: {v}" for k, v in env.items()))
+    if tags:
+        logger.info(f"tags: {', '.join(tags)}")
+    logger.info(f"Distributed training: {distributed}")
+    logger.info(f"Config:\n{getattr(cfg, 'pretty_text', cfg)}")
+    seed = init_random_seed(seed if seed is not None else cfg.get("seed"), dev.type)
+    logger.info(f"Set random seed to {seed}, deterministic: {deterministic}")
+    set_random_seed(seed, deterministic)
+    cfg["seed"] = seed
+    if cfg.get("cudnn_benchmark", False) and not deterministic:
+        torch.backends.cudnn.benchmark = True
+    model = _build_model(cfg)
+    classes = getattr(datasets[0], "CLASSES", None)
+    model.CLASSES = classes
+    meta = dict(env_info=env, config=getattr(cfg, "pretty_text", str(cfg)), seed=seed,
+                exp_name=os.path.basename(config), CLASSES=classes, tags=tags,
+                segdet_version=env["segdet"], plugins=env["plugins"], git_hash=env["git_hash"])
+    val_dataset = None
+    if not no_validate and debug:
+        from segdet.engine.loaders import build_dataset_from_cfg
+
+        val_cfg = copy.deepcopy(_plain(cfg["data"]["val"]))
+        val_cfg.pop("samples_per_gpu", None)
+        val_dataset = debug_subset(build_dataset_from_cfg(val_cfg, dict(test_mode=True)), _DEBUG_VAL_IMAGES,
+                                   evaluable=True)
+    runner = train_model(model, datasets, cfg, distributed=distributed, validate=not no_validate,
+                         timestamp=timestamp, meta=meta, device=dev, logger=logger, val_dataset=val_dataset,
+                         tags=tags)
+    logger.info(f"Training finished at epoch {runner.epoch}, iter {runner.iter}; work_dir: {work_dir}")
