@@ -123,3 +123,10 @@ def test_atss_alpha_needs_predictions():
     r = a.assign(LEVEL_PRIORS, NUM_LEVEL, gt, torch.tensor([0]),
                  cls_scores=torch.zeros(6, 2), bbox_preds=LEVEL_PRIORS)
     assert r.gt_inds.tolist() == [1, 0, 0, 0, 0, 0]
+
+
+def test_assigners_reject_boxes_as_labels():
+    with pytest.raises(TypeError, match="argument order"):
+        MaxIoUAssigner(pos_iou_thr=0.5, neg_iou_thr=0.4).assign(PRIORS, GTS, GTS)
+    with pytest.raises(TypeError, match="argument order"):
+        ATSSAssigner().assign(LEVEL_PRIORS, NUM_LEVEL, GTS, GTS)

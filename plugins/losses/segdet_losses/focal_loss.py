@@ -34,8 +34,8 @@ def sigmoid_focal_loss(
 
 
 def _as_one_hot(pred: Tensor, target: Tensor, ignore_index: int | None) -> tuple[Tensor, Tensor | None]:
-    """``(N, C)`` float targets from ``(N,)`` labels (label ``C`` = background), and a
-    validity mask ``(N, 1)`` when some labels are ``ignore_index``."""
+    """``(N, C)`` float targets from ``(N,)`` labels (any label outside ``[0, C)`` is
+    background), and a validity mask ``(N, 1)`` when some labels are ``ignore_index``."""
     num_classes = pred.size(1)
     valid = None
     labels = target.long()
@@ -44,7 +44,9 @@ def _as_one_hot(pred: Tensor, target: Tensor, ignore_index: int | None) -> tuple
         if not bool(keep.all()):
             valid = keep.to(pred.dtype)[:, None]
             labels = torch.where(keep, labels, torch.full_like(labels, num_classes))
-    one_hot = F.one_hot(labels.clamp(min=0, max=num_classes), num_classes=num_classes + 1)
+    foreground = (labels >= 0) & (labels < num_classes)
+    labels = torch.where(foreground, labels, torch.full_like(labels, num_classes))
+    one_hot = F.one_hot(labels, num_classes=num_classes + 1)
     return one_hot[:, :num_classes].to(pred.dtype), valid
 
 

@@ -77,3 +77,9 @@ def test_gaussian_focal_by_hand():
     assert GaussianFocalLoss()(pred, target, avg_factor=1.0).item() == pytest.approx(pos + neg1 + neg2, rel=1e-5)
     out = GaussianFocalLoss(alpha=1.0, gamma=1.0, reduction="sum")(pred, target)
     assert out.item() == pytest.approx(-math.log(0.8) * 0.2 - math.log(0.7) * 0.3 * 0.5 - math.log(0.6) * 0.4, rel=1e-5)
+
+
+def test_focal_negative_labels_are_background():
+    pred = torch.tensor([[0.5, -0.5]])
+    bg = FocalLoss(reduction="sum")(pred, torch.tensor([2]))
+    assert FocalLoss(reduction="sum")(pred, torch.tensor([-1])).item() == pytest.approx(bg.item())

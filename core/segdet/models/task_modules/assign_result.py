@@ -7,6 +7,15 @@ from torch import Tensor
 __all__ = ["AssignResult"]
 
 
+def _check_labels(gt_labels: Tensor | None) -> None:
+    # MMDetection 2.x passes gt_bboxes_ignore before gt_labels; segdet's order is the reverse.
+    if gt_labels is not None and gt_labels.dim() != 1:
+        raise TypeError(
+            f"assign(): gt_labels must be (M,) class indices, got shape {tuple(gt_labels.shape)}; "
+            "the argument order is (priors, [num_level_priors,] gt_bboxes, gt_labels, gt_bboxes_ignore)"
+        )
+
+
 class AssignResult:
     """Which ground truth, if any, each of ``N`` priors is assigned to.
 

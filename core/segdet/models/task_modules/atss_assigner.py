@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from ...ops import bbox_overlaps
-from .assign_result import AssignResult
+from .assign_result import AssignResult, _check_labels
 
 __all__ = ["ATSSAssigner"]
 
@@ -83,6 +83,7 @@ class ATSSAssigner:
             :class:`AssignResult`; ``max_overlaps`` holds, for positives, the
             IoU with their ground truth and, for the others, their best IoU.
         """
+        _check_labels(gt_labels)
         priors = priors[:, :4]
         num_gt, num_priors = gt_bboxes.size(0), priors.size(0)
         if sum(num_level_priors) != num_priors:

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ...ops import bbox_overlaps
-from .assign_result import AssignResult
+from .assign_result import AssignResult, _check_labels
 
 __all__ = ["MaxIoUAssigner"]
 
@@ -70,6 +70,7 @@ class MaxIoUAssigner:
         gt_bboxes_ignore: Tensor | None = None,
     ) -> AssignResult:
         """Assign ``gt_bboxes (M, 4)`` (labels ``(M,)``) to ``priors (N, 4)``."""
+        _check_labels(gt_labels)
         priors = priors[:, :4]
         device = priors.device
         on_cpu = self.gpu_assign_thr > 0 and gt_bboxes.shape[0] > self.gpu_assign_thr
