@@ -146,3 +146,9 @@ def test_fromfile_accepts_option_items_or_dict(write):
     write("a.py", "x = dict(y=1)\n")
     assert Config.fromfile("a.py", cfg_options=["x.y=2"]).x.y == 2
     assert Config.fromfile("a.py", cfg_options={"x.y": 3}).x.y == 3
+
+
+def test_int_keys_of_dicts_are_addressable():
+    cfg = Config(dict(palette={0: (1, 2, 3), 1: (4, 5, 6)}))
+    cfg.merge_from_dict(["palette.1=(0,0,0)"])
+    assert cfg.palette == {0: (1, 2, 3), 1: (0, 0, 0)}

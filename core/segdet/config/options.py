@@ -259,6 +259,7 @@ def _apply_one(root: ConfigDict, key: str, value: Any, origin: str) -> None:
     path: list[Any] = []
     for part in parts[:-1]:
         if isinstance(node, ConfigDict):
+            part = _dict_key(node, part)
             if part not in node:
                 new = ConfigDict()
                 dict.__setitem__(node, part, new)
@@ -275,9 +276,10 @@ def _apply_one(root: ConfigDict, key: str, value: Any, origin: str) -> None:
                 f"{full}: cannot set a key under {format_path(path)!r}, "
                 f"which is {_describe(node)}, not a dict or list"
             )
-    last = parts[-1]
+    last: Any = parts[-1]
     new_value = _prepare(value, origin)
     if isinstance(node, ConfigDict):
+        last = _dict_key(node, last)
         current = node.get(last) if last in node else None
         chain = tuple(node.origins_of(last)) + (origin,)
         if isinstance(new_value, ConfigDict) and isinstance(current, ConfigDict):
@@ -308,6 +310,13 @@ def _apply_one(root: ConfigDict, key: str, value: Any, origin: str) -> None:
         if isinstance(container, ConfigDict):
             container._set_chain(k, tuple(container.origins_of(k)) + (origin,))
             break
+
+
+def _dict_key(node: ConfigDict, part: str) -> Any:
+    """``'0'`` addresses the key ``0`` of a dict with int keys (e.g. a palette)."""
+    if part not in node and part.lstrip("-").isdigit() and int(part) in node:
+        return int(part)
+    return part
 
 
 def _replace_tuple(trail: list[tuple[Any, Any]], value: Any) -> None:
