@@ -156,3 +156,17 @@ def test_multiclass_nms_nothing_above_threshold():
     assert dets.shape == (0, 5) and labels.shape == (0,)
     with pytest.raises(ValueError, match="C\\*4"):
         multiclass_nms(torch.zeros(4, 12), torch.zeros(4, 2), 0.05, dict(type="nms"))
+
+
+def test_soft_nms_split_per_class_matches_joint():
+    g = torch.Generator().manual_seed(0)
+    xy = torch.rand(30, 2, generator=g) * 40
+    boxes = torch.cat([xy, xy + torch.rand(30, 2, generator=g) * 20 + 1], 1)
+    scores = torch.rand(30, generator=g)
+    idxs = torch.randint(0, 3, (30,), generator=g)
+    cfg = dict(type="soft_nms", iou_threshold=0.3, method="gaussian", min_score=0.05)
+    joint_dets, joint_keep = batched_nms(boxes, scores, idxs, cfg)
+    split_dets, split_keep = batched_nms(boxes, scores, idxs, dict(cfg, split_thr=2))
+    assert sorted(joint_keep.tolist()) == sorted(split_keep.tolist())
+    assert torch.allclose(joint_dets[:, 4], split_dets[:, 4], atol=1e-6)
+    assert torch.all(split_dets[:-1, 4] >= split_dets[1:, 4])

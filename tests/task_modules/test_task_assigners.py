@@ -130,3 +130,74 @@ def test_assigners_reject_boxes_as_labels():
         MaxIoUAssigner(pos_iou_thr=0.5, neg_iou_thr=0.4).assign(PRIORS, GTS, GTS)
     with pytest.raises(TypeError, match="argument order"):
         ATSSAssigner().assign(LEVEL_PRIORS, NUM_LEVEL, GTS, GTS)
+
+
+def _py_iou(a: list[float], b: list[float]) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    return inter / max((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter, 1e-6)
+
+
+def _py_atss(priors: list[list[float]], levels: list[int], gts: list[list[float]], topk: int) -> list[int]:
+    """Plain-Python ATSS, straight from the paper's algorithm."""
+    ctr = [((p[0] + p[2]) / 2, (p[1] + p[3]) / 2) for p in priors]
+    best: list[tuple[float, int]] = [(-1.0, 0)] * len(priors)
+    for j, g in enumerate(gts):
+        gc = ((g[0] + g[2]) / 2, (g[1] + g[3]) / 2)
+        cands: list[int] = []
+        start = 0
+        for n in levels:
+            idx = list(range(start, start + n))
+            idx.sort(key=lambda i: (ctr[i][0] - gc[0]) ** 2 + (ctr[i][1] - gc[1]) ** 2)
+            cands += idx[: min(topk, n)]
+            start += n
+        ious = [_py_iou(priors[i], g) for i in cands]
+        thr = statistics.mean(ious) + statistics.stdev(ious)
+        for i, iou in zip(cands, ious):
+            cx, cy = ctr[i]
+            inside = min(cx - g[0], cy - g[1], g[2] - cx, g[3] - cy) > 0.01
+            if iou >= thr and inside and iou > best[i][0]:
+                best[i] = (iou, j + 1)
+    return [b[1] for b in best]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_atss_matches_plain_python(seed):
+    g = torch.Generator().manual_seed(seed)
+    levels = [30, 12, 5]
+    sizes = torch.cat([torch.full((n,), s) for n, s in zip(levels, (8.0, 16.0, 32.0))])
+    ctr = torch.rand(sum(levels), 2, generator=g) * 64
+    priors = torch.cat([ctr - sizes[:, None] / 2, ctr + sizes[:, None] / 2], 1)
+    xy = torch.rand(3, 2, generator=g) * 40
+    gts = torch.cat([xy, xy + torch.rand(3, 2, generator=g) * 30 + 8], 1)
+    r = ATSSAssigner(topk=4).assign(priors, levels, gts, torch.tensor([0, 1, 2]))
+    assert r.gt_inds.tolist() == _py_atss(priors.tolist(), levels, gts.tolist(), topk=4)
+    assert (r.gt_inds > 0).any()
+
+
+def _py_max_iou(priors: list[list[float]], gts: list[list[float]], pos: float, neg: float) -> list[int]:
+    """Plain-Python MaxIoUAssigner with low-quality matches (min_pos_iou 0, all ties)."""
+    ious = [[_py_iou(g, p) for p in priors] for g in gts]
+    out = []
+    for i in range(len(priors)):
+        col = [ious[j][i] for j in range(len(gts))]
+        m = max(col)
+        out.append(col.index(m) + 1 if m >= pos else (0 if m < neg else -1))
+    for j in range(len(gts)):
+        m = max(ious[j])
+        for i in range(len(priors)):
+            if ious[j][i] == m:
+                out[i] = j + 1
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_max_iou_matches_plain_python(seed):
+    g = torch.Generator().manual_seed(seed)
+    xy = torch.rand(50, 2, generator=g) * 60
+    priors = torch.cat([xy, xy + torch.rand(50, 2, generator=g) * 20 + 4], 1)
+    xy = torch.rand(4, 2, generator=g) * 50
+    gts = torch.cat([xy, xy + torch.rand(4, 2, generator=g) * 25 + 5], 1)
+    r = MaxIoUAssigner(pos_iou_thr=0.5, neg_iou_thr=0.3).assign(priors, gts, torch.arange(4))
+    assert r.gt_inds.tolist() == _py_max_iou(priors.tolist(), gts.tolist(), 0.5, 0.3)
