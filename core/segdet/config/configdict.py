@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
+from itertools import repeat
 from typing import Any
 
 from ..errors import ConfigError
@@ -267,11 +268,9 @@ def _restore(items: dict[Any, Any], path: Path, root: str | None,
 _CONTAINERS = (dict, list, tuple)
 
 
-def _has_container(seq: Iterable[Any]) -> bool:
-    for item in seq:
-        if isinstance(item, _CONTAINERS):
-            return True
-    return False
+def has_container(seq: Iterable[Any]) -> bool:
+    """Whether a list or tuple holds a dict, list or tuple (checked at C speed)."""
+    return any(map(isinstance, seq, repeat(_CONTAINERS)))
 
 
 def _rebuild(like: tuple[Any, ...], items: list[Any]) -> tuple[Any, ...]:
@@ -301,9 +300,11 @@ def _convert(value: Any, path: Path, root: str | None = None, fresh: bool = Fals
             object.__setattr__(new, "_cd_root", root)
         return new
     if isinstance(value, list):
+        if not has_container(value):
+            return list(value)
         return [_convert(item, (*path, i), root, fresh) if isinstance(item, _CONTAINERS) else item
                 for i, item in enumerate(value)]
-    if isinstance(value, tuple) and _has_container(value):
+    if isinstance(value, tuple) and has_container(value):
         return _rebuild(value, [_convert(item, (*path, i), root, fresh) if isinstance(item, _CONTAINERS)
                                 else item for i, item in enumerate(value)])
     return value
@@ -319,7 +320,7 @@ def stamp(value: Any, path: Path = (), root: str | None = None) -> None:
         for key, item in value.items():
             if isinstance(item, _CONTAINERS):
                 stamp(item, (*path, key), root)
-    elif isinstance(value, (list, tuple)):
+    elif isinstance(value, (list, tuple)) and has_container(value):
         for i, item in enumerate(value):
             if isinstance(item, _CONTAINERS):
                 stamp(item, (*path, i), root)
@@ -355,7 +356,9 @@ def copy_tree(value: Any) -> Any:
                 dict.__setitem__(new, key, copy_tree(item))
         return new
     if isinstance(value, list):
+        if not has_container(value):
+            return list(value)
         return [copy_tree(v) if isinstance(v, _CONTAINERS) else v for v in value]
-    if isinstance(value, tuple) and _has_container(value):
+    if isinstance(value, tuple) and has_container(value):
         return _rebuild(value, [copy_tree(v) if isinstance(v, _CONTAINERS) else v for v in value])
     return value

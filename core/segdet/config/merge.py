@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import DuplicateBaseKeyError
-from .configdict import ConfigDict
+from .configdict import ConfigDict, has_container
 
 __all__ = ["DELETE_KEY", "merge_into", "merge_bases", "strip_delete", "set_origin_all"]
 
@@ -90,7 +90,7 @@ def strip_delete(value: Any) -> None:
         for item in value.values():
             if isinstance(item, (dict, list, tuple)):
                 strip_delete(item)
-    elif isinstance(value, (list, tuple)):
+    elif isinstance(value, (list, tuple)) and has_container(value):
         for item in value:
             if isinstance(item, (dict, list, tuple)):
                 strip_delete(item)
@@ -103,7 +103,7 @@ def set_origin_all(value: Any, origin: str) -> None:
         for item in value.values():
             if isinstance(item, (dict, list, tuple)):
                 set_origin_all(item, origin)
-    elif isinstance(value, (list, tuple)):
+    elif isinstance(value, (list, tuple)) and has_container(value):
         for item in value:
             if isinstance(item, (dict, list, tuple)):
                 set_origin_all(item, origin)

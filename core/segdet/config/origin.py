@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from .configdict import ConfigDict
+from .configdict import ConfigDict, has_container
 
 __all__ = ["LineNode", "line_map", "yaml_lines", "annotate"]
 
@@ -166,7 +166,7 @@ def annotate(value: Any, nodes: dict[Any, LineNode] | None, label: str, line: in
             if isinstance(item, (dict, list, tuple)):
                 annotate(item, node.children if node is not None else None, label, here)
         object.__setattr__(value, "_cd_origins", origins)
-    elif isinstance(value, (list, tuple)):
+    elif isinstance(value, (list, tuple)) and has_container(value):
         for i, item in enumerate(value):
             if isinstance(item, (dict, list, tuple)):
                 node = nodes.get(i) if nodes else None
