@@ -170,3 +170,30 @@ def test_soft_nms_split_per_class_matches_joint():
     assert sorted(joint_keep.tolist()) == sorted(split_keep.tolist())
     assert torch.allclose(joint_dets[:, 4], split_dets[:, 4], atol=1e-6)
     assert torch.all(split_dets[:-1, 4] >= split_dets[1:, 4])
+
+
+def test_batched_nms_negative_coordinates_keep_classes_apart():
+    boxes = torch.tensor([[-50.0, -50.0, -10.0, -10.0], [-50.0, -50.0, -10.0, -10.0]])
+    scores = torch.tensor([0.9, 0.8])
+    for nms_type in ("nms", "soft_nms"):
+        dets, keep = batched_nms(boxes, scores, torch.tensor([0, 1]), dict(type=nms_type, iou_threshold=0.3))
+        assert keep.tolist() == [0, 1]
+        assert dets[:, 4].tolist() == pytest.approx([0.9, 0.8])
+
+
+@pytest.mark.parametrize("nms_type", ["nms", "soft_nms"])
+def test_batched_nms_split_thr_path_matches(nms_type):
+    g = torch.Generator().manual_seed(1)
+    xy = torch.rand(40, 2, generator=g) * 40
+    boxes = torch.cat([xy, xy + torch.rand(40, 2, generator=g) * 20 + 1], 1)
+    scores = torch.rand(40, generator=g)
+    idxs = torch.randint(0, 4, (40,), generator=g)
+    cfg = dict(type=nms_type, iou_threshold=0.4)
+    d1, k1 = batched_nms(boxes, scores, idxs, cfg)
+    d2, k2 = batched_nms(boxes, scores, idxs, dict(cfg, split_thr=1, max_num=5))
+    assert k2.tolist() == k1[:5].tolist() and torch.allclose(d1[:5], d2)
+
+
+def test_nms_half_precision_inputs():
+    keep = nms(BOXES.half(), SCORES.float(), 0.5)
+    assert keep.tolist() == [0, 2, 3]

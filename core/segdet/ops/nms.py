@@ -35,7 +35,8 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     """
     if boxes.numel() == 0:
         return torch.empty((0,), dtype=torch.long, device=boxes.device)
-    return torchvision.ops.nms(_kernel_dtype(boxes), _kernel_dtype(scores), float(iou_threshold))
+    boxes = _kernel_dtype(boxes)
+    return torchvision.ops.nms(boxes, scores.to(boxes.dtype), float(iou_threshold))
 
 
 def _check_cfg(nms_cfg: Mapping[str, Any]) -> str:
@@ -54,9 +55,10 @@ def _check_cfg(nms_cfg: Mapping[str, Any]) -> str:
 
 def _offset_boxes(boxes: Tensor, idxs: Tensor) -> Tensor:
     # Shift every class to its own region so that boxes of different classes never overlap.
-    max_coordinate = boxes.max()
-    offsets = idxs.to(boxes) * (max_coordinate + 1)
-    return boxes + offsets[:, None]
+    # Shifting by -min first keeps the regions apart even for negative coordinates.
+    lo, hi = boxes.min(), boxes.max()
+    offsets = idxs.to(boxes) * (hi - lo + 1)
+    return boxes - lo + offsets[:, None]
 
 
 def batched_nms(
@@ -100,37 +102,38 @@ def batched_nms(
         empty = boxes.new_zeros((0, 5))
         return empty, torch.empty((0,), dtype=torch.long, device=boxes.device)
 
-    if nms_type == "nms":
-        if class_agnostic:
-            keep = nms(boxes, scores, iou_threshold)
-        else:
-            keep = torchvision.ops.batched_nms(
-                _kernel_dtype(boxes), _kernel_dtype(scores), idxs, iou_threshold
-            )
-        kept_scores = scores[keep]
-    else:
+    if class_agnostic or boxes.shape[0] < split_thr:
         boxes_for_nms = boxes if class_agnostic else _offset_boxes(boxes, idxs)
-        if boxes_for_nms.shape[0] < split_thr or class_agnostic:
-            dets, keep = soft_nms(boxes_for_nms, scores, iou_threshold=iou_threshold, **cfg)
-            kept_scores = dets[:, -1]
-        else:
-            keep, kept_scores = _soft_nms_per_class(boxes, scores, idxs, iou_threshold, cfg)
+        keep, kept_scores = _run(nms_type, boxes_for_nms, scores, iou_threshold, cfg)
+    else:
+        keep, kept_scores = _per_class(nms_type, boxes, scores, idxs, iou_threshold, cfg)
 
     if max_num > 0:
         keep, kept_scores = keep[:max_num], kept_scores[:max_num]
     return torch.cat([boxes[keep], kept_scores[:, None].to(boxes.dtype)], -1), keep
 
 
-def _soft_nms_per_class(
-    boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float, cfg: dict[str, Any]
+def _run(
+    nms_type: str, boxes: Tensor, scores: Tensor, iou_threshold: float, cfg: dict[str, Any]
 ) -> tuple[Tensor, Tensor]:
-    # Many boxes: one soft NMS per category avoids the O(N^2) cost across classes.
+    """``(keep, kept_scores)`` of one NMS call, sorted by decreasing (decayed) score."""
+    if nms_type == "nms":
+        keep = nms(boxes, scores, iou_threshold)
+        return keep, scores[keep]
+    dets, keep = soft_nms(boxes, scores, iou_threshold=iou_threshold, **cfg)
+    return keep, dets[:, -1].to(scores.dtype)
+
+
+def _per_class(
+    nms_type: str, boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float, cfg: dict[str, Any]
+) -> tuple[Tensor, Tensor]:
+    # Many boxes: one NMS per category is cheaper than one over all (MMCV's split_thr).
     keeps, new_scores = [], []
     for cls in torch.unique(idxs):
         mask = (idxs == cls).nonzero(as_tuple=False).view(-1)
-        dets, keep = soft_nms(boxes[mask], scores[mask], iou_threshold=iou_threshold, **cfg)
+        keep, kept_scores = _run(nms_type, boxes[mask], scores[mask], iou_threshold, cfg)
         keeps.append(mask[keep])
-        new_scores.append(dets[:, -1])
+        new_scores.append(kept_scores)
     keep = torch.cat(keeps)
-    kept_scores, order = torch.cat(new_scores).sort(descending=True)
+    kept_scores, order = torch.cat(new_scores).sort(descending=True, stable=True)
     return keep[order], kept_scores
