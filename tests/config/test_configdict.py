@@ -155,3 +155,13 @@ def test_missing_item_error_is_a_readable_key_error():
         _ = cd.model["nek"]
     assert isinstance(info.value, ConfigKeyError) and isinstance(info.value, ConfigError)
     assert str(info.value) == "config has no key 'model.nek'; did you mean 'neck'?"
+
+
+def test_config_is_a_mapping():
+    from collections.abc import Mapping
+
+    cfg = Config(dict(a=1, b=dict(c=2)))
+    assert isinstance(cfg, Mapping)
+    assert dict(cfg) == {"a": 1, "b": {"c": 2}}
+    assert (lambda **kw: kw)(**cfg)["b"].c == 2
+    assert Config(cfg).to_dict() == cfg.to_dict()

@@ -254,3 +254,7 @@ def _forbid_list_keys(root: ConfigDict, options: Mapping[str, Any]) -> None:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, (list, tuple)):
             raise CfgOptionsError(f"--cfg-options {key}: list indices are not allowed here")
+
+
+# Code that accepts "a Config or any mapping" can test for ``Mapping`` alone.
+Mapping.register(Config)
