@@ -79,3 +79,12 @@ def test_mask_form():
         CrossEntropyLoss(use_mask=True)(pred, target)
     with pytest.raises(ValueError, match="both"):
         CrossEntropyLoss(use_sigmoid=True, use_mask=True)
+
+
+def test_sigmoid_soft_targets_like_fcos_centerness():
+    pred = torch.tensor([0.0, 2.0])
+    target = torch.tensor([0.5, 1.0])
+    # BCE(x, t) = softplus(x) - t * x
+    expected = (math.log(2) - 0.0) + (math.log(1 + math.exp(2.0)) - 2.0)
+    out = CrossEntropyLoss(use_sigmoid=True)(pred, target, avg_factor=2.0)
+    assert out.item() == pytest.approx(expected / 2, rel=1e-5)
