@@ -13,6 +13,7 @@ from segdet.models.layers import build_norm_layer
 from segdet.models.weights import load_pretrained
 
 from .blocks import BasicBlock, Bottleneck, ResLayer, make_conv
+from .checkpoints import resolve_checkpoint
 
 __all__ = ["ResNet", "ResNetV1c", "ResNetV1d"]
 
@@ -25,27 +26,6 @@ _ARCH: dict[int, tuple[type[BasicBlock] | type[Bottleneck], tuple[int, ...]]] = 
 }
 
 _STEM_STRIDE = 4  # stride-2 stem conv, then stride-2 max pool
-
-
-def _resolve_checkpoint(checkpoint: str) -> str:
-    """Turn MMCV's ``torchvision://resnet50`` into torchvision's download URL; paths pass through."""
-    if checkpoint.startswith("torchvision://"):
-        name = checkpoint[len("torchvision://"):]
-        import torchvision.models as tvm
-
-        try:
-            weights = tvm.get_model_weights(name)
-        except (ValueError, KeyError) as err:
-            raise ValueError(f"init_cfg.checkpoint {checkpoint!r}: torchvision has no model {name!r}") from err
-        # MMCV's torchvision:// names the original (V1) ImageNet weights.
-        return str(weights["IMAGENET1K_V1"].url)
-    if "://" in checkpoint and not checkpoint.startswith(("http://", "https://")):
-        raise ValueError(
-            f"init_cfg.checkpoint {checkpoint!r}: only local paths, http(s) URLs and torchvision:// are "
-            "understood; download the file and give its local path (convert it with `segdet convert` if "
-            "its keys come from another project)"
-        )
-    return checkpoint
 
 
 class ResNet(nn.Module):
@@ -70,9 +50,10 @@ class ResNet(nn.Module):
         with_cp: gradient checkpointing of every block, saving memory for compute (False).
         zero_init_residual: the last norm of each block starts at zero (True).
         contract_dilation: the first block of a dilated stage uses half the dilation (False).
-        init_cfg: ``None`` (Kaiming init) or ``dict(type='Pretrained', checkpoint=PATH_OR_URL,
-            prefix=None)``; ``checkpoint`` may also be ``torchvision://resnet50``. Without ``prefix``,
-            a checkpoint none of whose keys match is read again under ``backbone.`` (a whole model).
+        init_cfg: ``None`` or ``dict(type='Pretrained', checkpoint=PATH_OR_URL, prefix=None)``, loaded
+            by :meth:`init_weights` (not at construction); ``checkpoint`` may also be
+            ``torchvision://resnet50`` or ``open-mmlab://resnet50_v1c``. Without ``prefix``, a
+            checkpoint none of whose keys match is read again under ``backbone.`` (a whole model).
         pretrained: deprecated alias of ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
 
     Attributes:
@@ -132,7 +113,7 @@ class ResNet(nn.Module):
             warnings.warn("ResNet(pretrained=...) is deprecated; use init_cfg=dict(type='Pretrained', "
                           "checkpoint=...)", DeprecationWarning, stacklevel=2)
             init_cfg = {"type": "Pretrained", "checkpoint": pretrained}
-        if init_cfg is not None and init_cfg.get("type") != "Pretrained":
+        if init_cfg is not None and (init_cfg.get("type") != "Pretrained" or "checkpoint" not in init_cfg):
             raise ValueError(f"ResNet init_cfg must be None or dict(type='Pretrained', checkpoint=...), "
                              f"got {dict(init_cfg)!r}")
 
@@ -154,6 +135,8 @@ class ResNet(nn.Module):
         self.with_cp = with_cp
         self.zero_init_residual = zero_init_residual
         self.init_cfg = None if init_cfg is None else dict(init_cfg)
+        # Resolved now so that a bad name fails when the config is built, read only by init_weights.
+        self._checkpoint = None if init_cfg is None else resolve_checkpoint(str(init_cfg["checkpoint"]))
 
         self._make_stem(conv_cfg, in_channels, self.stem_channels)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
@@ -176,7 +159,7 @@ class ResNet(nn.Module):
         self.out_channels: list[int] = [stage_out[i][0] for i in self.out_indices]
         self.strides: list[int] = [stage_out[i][1] for i in self.out_indices]
 
-        self.init_weights()
+        self._default_init()
         self._freeze_stages()
 
     def _make_stem(self, conv_cfg: Mapping[str, Any] | None, in_channels: int, stem_channels: int) -> None:
@@ -204,8 +187,8 @@ class ResNet(nn.Module):
         """The stem's norm layer (``bn1`` or ``gn1``); absent with ``deep_stem``."""
         return getattr(self, self.norm1_name)
 
-    def init_weights(self) -> None:
-        """Kaiming-init convs, unit norms, zeroed last norms; then load ``init_cfg`` if it is Pretrained."""
+    def _default_init(self) -> None:
+        """Kaiming-normal convs, unit norms; the last norm of each block zeroed if ``zero_init_residual``."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -219,8 +202,16 @@ class ResNet(nn.Module):
                     weight = m.norm(last).weight
                     assert isinstance(weight, torch.Tensor)
                     nn.init.zeros_(weight)
-        if self.init_cfg is not None:
-            checkpoint = _resolve_checkpoint(str(self.init_cfg["checkpoint"]))
+
+    def init_weights(self) -> None:
+        """Re-initialise, then load the ``init_cfg`` checkpoint if there is one.
+
+        Training calls this once before the first iteration (as MMDetection does); construction
+        only initialises randomly, so building a model for testing reads no pretrained file.
+        """
+        self._default_init()
+        if self.init_cfg is not None and self._checkpoint is not None:
+            checkpoint = self._checkpoint
             prefix = self.init_cfg.get("prefix")
             missing, _ = load_pretrained(self, checkpoint, prefix=prefix)
             if prefix is None and {name for name, _ in self.named_parameters()} <= set(missing):

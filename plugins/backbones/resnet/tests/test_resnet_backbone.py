@@ -168,13 +168,27 @@ def test_pretrained_init_cfg_loads_a_local_checkpoint(tmp_path) -> None:
     torch.save({"state_dict": {f"backbone.{k}": v for k, v in src.state_dict().items()}}, path)
     net = ResNet(depth=18, base_channels=8,
                  init_cfg=dict(type="Pretrained", checkpoint=str(path), prefix="backbone."))
+    assert not torch.equal(net.conv1.weight, src.conv1.weight)  # nothing is read at construction
+    net.init_weights()
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in src.state_dict().items())
     net = ResNet(depth=18, base_channels=8, init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+    net.init_weights()
     assert torch.equal(net.layer4[1].conv2.weight, src.layer4[1].conv2.weight)  # backbone. found alone
     torch.save(src.state_dict(), path)
     with pytest.warns(DeprecationWarning):
         old = ResNet(depth=18, base_channels=8, pretrained=str(path))
+    old.init_weights()
     assert torch.equal(old.conv1.weight, src.conv1.weight)
+
+
+def test_frozen_stages_stay_frozen_after_init_weights(tmp_path) -> None:
+    path = tmp_path / "r18.pth"
+    torch.save(ResNet(depth=18, base_channels=8).state_dict(), path)
+    net = ResNet(depth=18, base_channels=8, frozen_stages=1,
+                 init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+    net.init_weights()
+    assert not net.conv1.weight.requires_grad and not net.layer1[0].conv1.weight.requires_grad
+    assert net.layer2[0].conv1.weight.requires_grad
 
 
 def test_build_through_the_registry() -> None:
@@ -187,19 +201,27 @@ def test_build_through_the_registry() -> None:
 
 
 def test_checkpoint_names_resolve_without_downloading() -> None:
-    from segdet_backbone_resnet.resnet import _resolve_checkpoint
+    from segdet_backbone_resnet.checkpoints import resolve_checkpoint
 
-    url = _resolve_checkpoint("torchvision://resnet50")
+    url = resolve_checkpoint("torchvision://resnet50")
     assert url.startswith("https://") and "resnet50" in url
-    assert _resolve_checkpoint("/some/local.pth") == "/some/local.pth"
-    with pytest.raises(ValueError, match="local path"):
-        _resolve_checkpoint("open-mmlab://resnet50_v1c")
+    assert resolve_checkpoint("open-mmlab://resnet50_v1c").endswith(".pth")
+    assert resolve_checkpoint("/some/local.pth") == "/some/local.pth"
+    with pytest.raises(ValueError, match="unknown open-mmlab name"):
+        resolve_checkpoint("open-mmlab://resnet7_v1c")
     with pytest.raises(ValueError, match="torchvision has no model"):
-        _resolve_checkpoint("torchvision://resnet7")
+        resolve_checkpoint("torchvision://resnet7")
+    with pytest.raises(ValueError, match="local path"):
+        resolve_checkpoint("s3://bucket/r50.pth")
 
 
-def test_missing_checkpoint_file_is_an_error(tmp_path) -> None:
+def test_bad_checkpoint_names_fail_at_build_and_missing_files_at_init_weights(tmp_path) -> None:
     from segdet.errors import CheckpointError
 
+    with pytest.raises(ValueError, match="torchvision has no model"):
+        ResNet(depth=18, base_channels=8, init_cfg=dict(type="Pretrained", checkpoint="torchvision://resnet7"))
+    with pytest.raises(ValueError, match="init_cfg"):
+        ResNet(depth=18, base_channels=8, init_cfg=dict(type="Kaiming"))
+    net = ResNet(depth=18, base_channels=8, init_cfg=dict(type="Pretrained", checkpoint=str(tmp_path / "x.pth")))
     with pytest.raises(CheckpointError, match="does not exist"):
-        ResNet(depth=18, base_channels=8, init_cfg=dict(type="Pretrained", checkpoint=str(tmp_path / "x.pth")))
+        net.init_weights()

@@ -35,7 +35,8 @@ class FPN(nn.Module):
         upsample_cfg: keyword arguments of ``F.interpolate`` (``dict(mode='nearest')``); without
             ``scale_factor`` the coarse level is resized to the finer level's size, so odd sizes work.
         init_cfg: ``None`` (Xavier-uniform convs, zero biases) or
-            ``dict(type='Pretrained', checkpoint=PATH_OR_URL, prefix=None)``.
+            ``dict(type='Pretrained', checkpoint=PATH_OR_URL, prefix=None)``, loaded by
+            :meth:`init_weights`, not at construction.
         in_strides: stride of each input level, used only to compute :attr:`strides`. Not an
             MMDetection argument; a parent passes its backbone's ``strides``. ``None`` assumes the last
             input has stride 32 and each earlier one half the next (ResNet C2..C5 -> 4, 8, 16, 32).
@@ -85,7 +86,7 @@ class FPN(nn.Module):
         self.end_level = end_level
         self.backbone_end_level = self._check_levels(start_level, end_level, num_outs)
         self.add_extra_convs: str | bool = self._check_extra(add_extra_convs)
-        if init_cfg is not None and init_cfg.get("type") != "Pretrained":
+        if init_cfg is not None and (init_cfg.get("type") != "Pretrained" or "checkpoint" not in init_cfg):
             raise ValueError(f"FPN init_cfg must be None or dict(type='Pretrained', checkpoint=...), "
                              f"got {dict(init_cfg)!r}")
         self.init_cfg = None if init_cfg is None else dict(init_cfg)
@@ -112,7 +113,7 @@ class FPN(nn.Module):
 
         self.out_channels: list[int] = [out_channels] * num_outs
         self.strides: list[int] = self._output_strides(in_strides)
-        self.init_weights()
+        self._default_init()
 
     def _check_levels(self, start_level: int, end_level: int, num_outs: int) -> int:
         """Validate the level range; returns the index after the last used input."""
@@ -153,13 +154,19 @@ class FPN(nn.Module):
             strides.append(strides[-1] * 2)
         return strides
 
-    def init_weights(self) -> None:
-        """Xavier-uniform conv weights and zero biases; then load ``init_cfg`` if it is Pretrained."""
+    def _default_init(self) -> None:
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.xavier_uniform_(m.weight)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
+
+    def init_weights(self) -> None:
+        """Xavier-uniform conv weights and zero biases, then load the ``init_cfg`` checkpoint if any.
+
+        Training calls this before the first iteration; construction only initialises randomly.
+        """
+        self._default_init()
         if self.init_cfg is not None:
             load_pretrained(self, str(self.init_cfg["checkpoint"]), prefix=self.init_cfg.get("prefix"))
 

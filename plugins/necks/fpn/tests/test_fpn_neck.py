@@ -171,6 +171,8 @@ def test_pretrained_init_cfg_loads_neck_weights(tmp_path: Path) -> None:
     torch.save({"state_dict": {f"neck.{k}": v + 1 for k, v in src.state_dict().items()}}, path)
     fpn = FPN(_IN, 8, num_outs=5, start_level=1, add_extra_convs="on_input",
               init_cfg=dict(type="Pretrained", checkpoint=str(path), prefix="neck."))
+    assert not torch.allclose(fpn.fpn_convs[4].conv.bias, src.fpn_convs[4].conv.bias + 1)
+    fpn.init_weights()
     torch.testing.assert_close(fpn.fpn_convs[4].conv.bias, src.fpn_convs[4].conv.bias + 1)
 
 

@@ -1,0 +1,51 @@
+"""Checkpoint names used by MMDetection / MMSegmentation ResNet configs, resolved to URLs.
+
+No file is read here: a name is only turned into something ``segdet.models.weights.load_pretrained``
+reads (a local path or an http(s) URL, fetched once into its cache).
+"""
+from __future__ import annotations
+
+__all__ = ["OPEN_MMLAB", "resolve_checkpoint"]
+
+# MMCV's open-mmlab:// names of the ImageNet ResNets that detection and segmentation configs start
+# from; the files already hold MMDetection's ResNet keys.
+_THIRD_PARTY = "https://download.openmmlab.com/pretrain/third_party/"
+OPEN_MMLAB: dict[str, str] = {
+    "resnet50_v1c": _THIRD_PARTY + "resnet50_v1c-2cccc1ad.pth",
+    "resnet101_v1c": _THIRD_PARTY + "resnet101_v1c-e67eebb6.pth",
+    "detectron/resnet50_caffe": _THIRD_PARTY + "resnet50_caffe-788b5fa3.pth",
+    "detectron2/resnet50_caffe": _THIRD_PARTY + "resnet50_msra-5891d200.pth",
+}
+
+
+def resolve_checkpoint(checkpoint: str) -> str:
+    """``torchvision://resnet50`` and ``open-mmlab://name`` -> download URL; paths and URLs pass through.
+
+    Raises:
+        ValueError: an unknown torchvision model or open-mmlab name, or another ``scheme://``.
+    """
+    if checkpoint.startswith("torchvision://"):
+        name = checkpoint[len("torchvision://"):]
+        import torchvision.models as tvm
+
+        try:
+            weights = tvm.get_model_weights(name)
+        except (ValueError, KeyError) as err:
+            raise ValueError(f"init_cfg.checkpoint {checkpoint!r}: torchvision has no model {name!r}") from err
+        # MMCV's torchvision:// names the original (V1) ImageNet weights.
+        return str(weights["IMAGENET1K_V1"].url)
+    if checkpoint.startswith("open-mmlab://"):
+        name = checkpoint[len("open-mmlab://"):]
+        if name not in OPEN_MMLAB:
+            raise ValueError(
+                f"init_cfg.checkpoint {checkpoint!r}: unknown open-mmlab name; known: {sorted(OPEN_MMLAB)}. "
+                "Download the checkpoint and give its local path"
+            )
+        return OPEN_MMLAB[name]
+    if "://" in checkpoint and not checkpoint.startswith(("http://", "https://")):
+        raise ValueError(
+            f"init_cfg.checkpoint {checkpoint!r}: only local paths, http(s) URLs, torchvision:// and "
+            "open-mmlab:// names are understood; download the file and give its local path (convert it "
+            "with `segdet convert` if its keys come from another project)"
+        )
+    return checkpoint
