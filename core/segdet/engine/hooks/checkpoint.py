@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Optional
 
 from .base import Hook
@@ -54,11 +55,14 @@ class CheckpointHook(Hook):
                                       create_symlink=self.create_symlink)
         runner.meta["hook_msgs"]["last_ckpt"] = path
         if self.max_keep_ckpts > 0 and runner.rank == 0:
-            current = runner.epoch + 1 if self.by_epoch else runner.iter + 1
-            redundant = range(current - self.max_keep_ckpts * self.interval, 0, -self.interval)
-            for n in redundant:
-                old = os.path.join(self.out_dir, tmpl.format(n))
-                if os.path.exists(old):
-                    os.remove(old)
-                else:
-                    break
+            self._remove_old(tmpl)
+
+    def _remove_old(self, tmpl: str) -> None:
+        """Keep the newest ``max_keep_ckpts`` files of this run's pattern (also when the last
+        save fell outside the interval)."""
+        assert self.out_dir is not None
+        pattern = re.compile(re.escape(tmpl).replace(r"\{\}", r"(\d+)") + "$")
+        found = sorted((int(m.group(1)), name) for name in os.listdir(self.out_dir)
+                       if (m := pattern.match(name)))
+        for _, name in found[: -self.max_keep_ckpts]:
+            os.remove(os.path.join(self.out_dir, name))
