@@ -252,47 +252,59 @@ def apply_options(root: ConfigDict, options: Mapping[str, Any], sources: Mapping
 
 def _apply_one(root: ConfigDict, key: str, value: Any, origin: str) -> None:
     parts = key.split(".")
-    full = origin
-    # (container, key) from the root down; tuples are rebuilt on the way back.
+    node, trail, path = _walk_to_parent(root, parts[:-1], origin)
+    new_value = _prepare(value, origin)
+    if isinstance(node, ConfigDict):
+        _set_in_dict(node, _dict_key(node, parts[-1]), new_value, origin)
+    else:
+        _set_in_sequence(node, parts[-1], new_value, origin, trail, path)
+
+
+def _walk_to_parent(root: ConfigDict, parts: list[str], origin: str) -> tuple[Any, list[tuple[Any, Any]], list[Any]]:
+    """The container that will hold the last key, creating missing dicts on the way.
+
+    Returns the container, the ``(container, key)`` trail from the root down
+    (tuples on it get rebuilt when one of their items changes) and the path.
+    """
     trail: list[tuple[Any, Any]] = []
     node: Any = root
     path: list[Any] = []
-    for part in parts[:-1]:
+    for part in parts:
         if isinstance(node, ConfigDict):
-            part = _dict_key(node, part)
-            if part not in node:
-                new = ConfigDict()
-                dict.__setitem__(node, part, new)
-                node._set_chain(part, (origin,))
-            trail.append((node, part))
-            node = node[part]
-        elif isinstance(node, (list, tuple)):
-            idx = _index(node, part, path, full)
-            trail.append((node, idx))
-            node = node[idx]
+            step: Any = _dict_key(node, part)
+            if step not in node:
+                dict.__setitem__(node, step, ConfigDict())
+                node._set_chain(step, (origin,))
+        else:
+            step = _index(node, part, path, origin)
+        trail.append((node, step))
+        node = node[step]
         path.append(part)
         if not isinstance(node, (ConfigDict, list, tuple)):
             raise CfgOptionsError(
-                f"{full}: cannot set a key under {format_path(path)!r}, "
+                f"{origin}: cannot set a key under {format_path(path)!r}, "
                 f"which is {_describe(node)}, not a dict or list"
             )
-    last: Any = parts[-1]
-    new_value = _prepare(value, origin)
-    if isinstance(node, ConfigDict):
-        last = _dict_key(node, last)
-        current = node.get(last) if last in node else None
-        chain = tuple(node.origins_of(last)) + (origin,)
-        if isinstance(new_value, ConfigDict) and isinstance(current, ConfigDict):
-            wrapper = ConfigDict()
-            dict.__setitem__(wrapper, last, new_value)
-            wrapper._set_chain(last, (origin,))
-            merge_into(node, wrapper)
-        else:
-            dict.__setitem__(node, last, new_value)
-        strip_delete(node[last])
-        node._set_chain(last, chain)
-        return
-    idx = _index(node, last, path, full)
+    return node, trail, path
+
+
+def _set_in_dict(node: ConfigDict, key: Any, new_value: Any, origin: str) -> None:
+    current = node.get(key) if key in node else None
+    chain = (*node.origins_of(key), origin)
+    if isinstance(new_value, ConfigDict) and isinstance(current, ConfigDict):
+        wrapper = ConfigDict()
+        dict.__setitem__(wrapper, key, new_value)
+        wrapper._set_chain(key, (origin,))
+        merge_into(node, wrapper)
+    else:
+        dict.__setitem__(node, key, new_value)
+    strip_delete(node[key])
+    node._set_chain(key, chain)
+
+
+def _set_in_sequence(node: list[Any] | tuple[Any, ...], part: str, new_value: Any, origin: str,
+                     trail: list[tuple[Any, Any]], path: list[Any]) -> None:
+    idx = _index(node, part, path, origin)
     current = node[idx]
     if (isinstance(new_value, ConfigDict) and isinstance(current, ConfigDict)
             and not new_value.get("_delete_")):
@@ -304,11 +316,11 @@ def _apply_one(root: ConfigDict, key: str, value: Any, origin: str) -> None:
     else:
         rebuilt = list(node)
         rebuilt[idx] = new_value
-        _replace_tuple(trail, tuple(rebuilt) if not hasattr(node, "_fields") else type(node)(*rebuilt))
+        _replace_tuple(trail, type(node)(*rebuilt) if hasattr(node, "_fields") else tuple(rebuilt))
     # The list itself is a value of its nearest dict: extend that chain.
     for container, k in reversed(trail):
         if isinstance(container, ConfigDict):
-            container._set_chain(k, tuple(container.origins_of(k)) + (origin,))
+            container._set_chain(k, (*container.origins_of(k), origin))
             break
 
 
