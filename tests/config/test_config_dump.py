@@ -102,3 +102,14 @@ def test_classes_dump_as_loadable_expressions(tmp_path):
     cfg = Config(dict(layer=dict(type=OrderedDict)))
     cfg.dump(tmp_path / "cls.py")
     assert Config.fromfile(tmp_path / "cls.py").layer.type is OrderedDict
+
+
+def test_long_scalar_sequences_fill_lines_and_round_trip():
+    classes = tuple(f"class number {i}" for i in range(40))
+    one = ("x" * 90,)
+    cfg = Config(dict(classes=classes, one=one, nested=dict(ids=list(range(100)))))
+    text = cfg.pretty_text
+    assert len(text.splitlines()) < 30
+    assert all(len(line) <= 79 for line in text.splitlines() if "xxxxx" not in line)
+    again = Config.fromstring(text, ".py")
+    assert again.classes == classes and again.one == one and again.nested.ids == list(range(100))

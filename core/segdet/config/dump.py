@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
-from .configdict import format_path, to_plain
+from .configdict import format_path, has_container, to_plain
 
 __all__ = ["WIDTH", "format_python", "format_value", "dump_text", "dump_file", "SUFFIXES"]
 
@@ -76,9 +76,28 @@ def format_value(value: Any, indent: int = 0, prefix_len: int = 0, path: tuple[A
             lines.append(pad + head + format_value(v, indent + 1, len(head), (*path, k)) + ",")
     else:
         opener, closer = ("[", "]") if isinstance(value, list) else ("(", ")")
-        for i, v in enumerate(value):
-            lines.append(pad + format_value(v, indent + 1, 0, (*path, i)) + ",")
+        if not has_container(value):
+            lines = _fill_lines([_atom(v, (*path, i)) for i, v in enumerate(value)], pad)
+        else:
+            for i, v in enumerate(value):
+                lines.append(pad + format_value(v, indent + 1, 0, (*path, i)) + ",")
     return opener + "\n" + "\n".join(lines) + "\n" + INDENT * indent + closer
+
+
+def _fill_lines(atoms: list[str], pad: str) -> list[str]:
+    """Scalars packed into as few lines as fit the width, each followed by a comma."""
+    lines: list[str] = []
+    current = ""
+    for atom in atoms:
+        piece = atom + ","
+        if current and len(pad) + len(current) + 1 + len(piece) > WIDTH:
+            lines.append(pad + current)
+            current = piece
+        else:
+            current = f"{current} {piece}" if current else piece
+    if current:
+        lines.append(pad + current)
+    return lines
 
 
 def format_python(cfg: Mapping[str, Any]) -> str:
