@@ -8,23 +8,39 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["cfg_options_option", "load_config", "fail"]
+__all__ = ["GreedyOption", "cfg_options_option", "load_config", "fail"]
+
+
+class GreedyOption(click.Option):
+    """An option taking every following word up to the next ``-`` option, like argparse's
+    ``nargs='+'`` (``--cfg-options a=1 b=2``, ``--eval bbox segm``). Use with ``multiple=True``;
+    repeated flags accumulate. Put positional arguments before it."""
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> Any:
+        result = super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            opt = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if opt is None:
+                continue
+            previous = opt.process
+
+            def process(value: Any, state: Any, previous: Any = previous) -> None:
+                values = [value]
+                while state.rargs and not state.rargs[0].startswith("-"):
+                    values.append(state.rargs.pop(0))
+                for v in values:
+                    previous(v, state)
+
+            opt.process = process
+        return result
 
 
 def cfg_options_option(func: F) -> F:
-    """``--cfg-options a.b=1 'c=[1,2]'``: may be given several items after one flag, or repeated."""
+    """``--cfg-options a.b=1 'c=[1,2]'``: several items after one flag, as in MMCV's tools."""
     return click.option(
-        "--cfg-options", "cfg_options", multiple=True, metavar="KEY=VALUE ...",
+        "--cfg-options", "cfg_options", cls=GreedyOption, multiple=True, metavar="KEY=VALUE ...",
         help="Override config keys, e.g. model.neck.num_outs=4 'data.samples_per_gpu=2'.",
     )(func)
-
-
-def split_options(items: Sequence[str]) -> list[str]:
-    """Allow ``--cfg-options a=1 b=2`` passed through shells as one or several items."""
-    out: list[str] = []
-    for item in items:
-        out.extend(item.split(" ") if "=" in item and " " in item and "'" not in item and '"' not in item else [item])
-    return [o for o in out if o]
 
 
 def load_config(path: str, cfg_options: Sequence[str] = ()) -> Any:
@@ -33,7 +49,7 @@ def load_config(path: str, cfg_options: Sequence[str] = ()) -> Any:
     from segdet.errors import SegdetError
 
     try:
-        options = parse_cfg_options(split_options(cfg_options)) if cfg_options else None
+        options = parse_cfg_options(list(cfg_options)) if cfg_options else None
         return Config.fromfile(path, cfg_options=options)
     except SegdetError as err:
         raise click.ClickException(str(err)) from err

@@ -135,8 +135,12 @@ def signature_text(obj: Any) -> str:
         return repr(obj)
 
 
-def check_arguments(obj: Any, kwargs: Mapping[str, Any], where: str, display: str = "") -> list[str]:
-    """Problems of calling ``obj(**kwargs)``: unknown keys and missing required ones."""
+def check_arguments(obj: Any, kwargs: Mapping[str, Any], where: str, display: str = "",
+                    cfg: Any = None) -> list[str]:
+    """Problems of calling ``obj(**kwargs)``: unknown keys and missing required ones.
+
+    With ``cfg`` (a ConfigDict), an unknown key is reported with its own path and origin.
+    """
     try:
         sig = inspect.signature(obj)
     except (TypeError, ValueError):
@@ -152,7 +156,8 @@ def check_arguments(obj: Any, kwargs: Mapping[str, Any], where: str, display: st
             if key not in named:
                 close = difflib.get_close_matches(key, sorted(named), n=3, cutoff=0.6)
                 hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-                problems.append(f"{where}: {who} got an unexpected argument {key!r}{hint}")
+                at = describe_location(cfg, key) if cfg is not None else where
+                problems.append(f"{at}: {who} got an unexpected argument {key!r}{hint}")
     for n, p in params.items():
         if p.default is inspect.Parameter.empty and p.kind in (
             inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
@@ -193,7 +198,7 @@ def build(cfg: Any, group: str, default_args: Mapping[str, Any] | None = None) -
         obj, display = kind, getattr(kind, "__name__", repr(kind))
     else:
         raise RegistryError(f"{where}: 'type' must be a name or a class, got {kind!r}")
-    problems = check_arguments(obj, kwargs, where.split(" (")[0].rsplit(".", 1)[0] or "config", display)
+    problems = check_arguments(obj, kwargs, where.split(" (")[0].rsplit(".", 1)[0] or "config", display, cfg)
     if problems:
         raise ComponentArgumentError(
             "\n".join(problems) + f"\nsignature: {signature_text(obj)}"

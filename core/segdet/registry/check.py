@@ -68,7 +68,7 @@ def check_section(cfg: Mapping[str, Any], group: str, problems: list[str]) -> No
         args = {k: v for k, v in cfg.items() if k != "type"}
         if group == "optimizers":
             args.pop("paramwise_cfg", None)
-        for p in check_arguments(obj, args, where.split(" (")[0].rsplit(".", 1)[0] or "config", display):
+        for p in check_arguments(obj, args, where.split(" (")[0].rsplit(".", 1)[0] or "config", display, cfg):
             if "missing the required argument" in p and p.rsplit("'", 2)[-2] in _FILLED_BY_PARENT:
                 continue
             problems.append(p)
@@ -117,4 +117,4 @@ def check_config(cfg: Mapping[str, Any]) -> list[str]:
     log_config = cfg.get("log_config")
     if isinstance(log_config, Mapping) and "hooks" in log_config:
         _check_value(log_config["hooks"], "hooks", problems)
-    return problems
+    return list(dict.fromkeys(problems))  # one line per distinct problem, in order
