@@ -12,7 +12,7 @@ import torch.distributed as dist
 from torch import nn
 
 __all__ = [
-    "init_dist", "get_dist_info", "is_main_process", "master_only", "all_gather_object", "barrier",
+    "init_dist", "get_dist_info", "broadcast_buffers", "is_main_process", "master_only", "all_gather_object", "barrier",
     "StepAdapter", "wrap_for_training", "convert_sync_batchnorm", "revert_sync_batchnorm",
 ]
 
@@ -78,6 +78,16 @@ def all_gather_object(obj: Any) -> list[Any]:
     out: list[Any] = [None] * world_size
     dist.all_gather_object(out, obj)
     return out
+
+
+def broadcast_buffers(model: nn.Module, src: int = 0) -> None:
+    """Copy rank ``src``'s buffers (BatchNorm statistics, EMA averages) to every rank, so all ranks
+    evaluate the same model (MMDetection's DistEvalHook ``broadcast_bn_buffer``)."""
+    if get_dist_info()[1] == 1:
+        return
+    for buffer in model.buffers():
+        if buffer.is_floating_point() or buffer.dtype in (torch.int64, torch.int32):
+            dist.broadcast(buffer.data, src)
 
 
 class StepAdapter(nn.Module):

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .checkpoint import unwrap_model
-from .dist import all_gather_object, get_dist_info
+from .dist import all_gather_object, broadcast_buffers, get_dist_info
 from .progress import Progress
 from .runner.base import to_device
 
@@ -66,12 +66,15 @@ def multi_gpu_test(model: nn.Module, data_loader: Any, tmpdir: Optional[str] = N
                    gpu_collect: bool = True, show_dir: Optional[str] = None) -> list[Any]:
     """Test with one shard of the data set per rank and gather every result on every rank.
 
+    Buffers (BatchNorm statistics) are first broadcast from rank 0 so every rank runs the same model.
+
     The loader's sampler must give rank ``r`` the indices ``r, r + world_size, ...``
     (``DistributedSampler(shuffle=False)``); results are put back in data set order
     and the padding the sampler adds is dropped. ``tmpdir``/``gpu_collect`` are
     accepted for MMDetection compatibility; gathering uses ``all_gather_object``.
     """
     rank, world_size = get_dist_info()
+    broadcast_buffers(unwrap_model(model))
     size = len(data_loader.dataset)
     part = _run(model, data_loader, show_dir, -(-size // world_size), "test", rank == 0)
     parts = all_gather_object(part)
