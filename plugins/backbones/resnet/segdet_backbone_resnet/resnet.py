@@ -28,6 +28,37 @@ _ARCH: dict[int, tuple[type[BasicBlock] | type[Bottleneck], tuple[int, ...]]] = 
 _STEM_STRIDE = 4  # stride-2 stem conv, then stride-2 max pool
 
 
+def _check_arguments(depth: int, num_stages: int, strides: Sequence[int], dilations: Sequence[int],
+                     out_indices: Sequence[int], style: str, norm_cfg: Mapping[str, Any] | None,
+                     init_cfg: Mapping[str, Any] | None, pretrained: str | None) -> Mapping[str, Any] | None:
+    """Reject inconsistent arguments with a message naming them; returns the effective ``init_cfg``."""
+    if depth not in _ARCH:
+        raise ValueError(f"ResNet depth must be one of {sorted(_ARCH)}, got {depth!r}")
+    if not 1 <= num_stages <= 4:
+        raise ValueError(f"ResNet num_stages must be 1 to 4, got {num_stages}")
+    if len(strides) != num_stages or len(dilations) != num_stages:
+        raise ValueError(
+            f"ResNet needs one stride and one dilation per stage: num_stages={num_stages}, "
+            f"strides={tuple(strides)}, dilations={tuple(dilations)}"
+        )
+    if not out_indices or max(out_indices) >= num_stages or min(out_indices) < 0:
+        raise ValueError(f"ResNet out_indices {tuple(out_indices)} must lie in 0..{num_stages - 1}")
+    if style not in ("pytorch", "caffe"):
+        raise ValueError(f"ResNet style must be 'pytorch' or 'caffe', got {style!r}")
+    if norm_cfg is None:
+        raise ValueError("ResNet needs a norm_cfg, e.g. dict(type='BN', requires_grad=True)")
+    if pretrained is not None:
+        if init_cfg is not None:
+            raise ValueError("ResNet: give init_cfg or the deprecated pretrained, not both")
+        warnings.warn("ResNet(pretrained=...) is deprecated; use init_cfg=dict(type='Pretrained', "
+                      "checkpoint=...)", DeprecationWarning, stacklevel=3)
+        init_cfg = {"type": "Pretrained", "checkpoint": pretrained}
+    if init_cfg is not None and (init_cfg.get("type") != "Pretrained" or "checkpoint" not in init_cfg):
+        raise ValueError(f"ResNet init_cfg must be None or dict(type='Pretrained', checkpoint=...), "
+                         f"got {dict(init_cfg)!r}")
+    return init_cfg
+
+
 class ResNet(nn.Module):
     """ResNet backbone returning the feature maps of the stages in ``out_indices``.
 
@@ -92,30 +123,8 @@ class ResNet(nn.Module):
         pretrained: str | None = None,
     ) -> None:
         super().__init__()
-        if depth not in _ARCH:
-            raise ValueError(f"ResNet depth must be one of {sorted(_ARCH)}, got {depth!r}")
-        if not 1 <= num_stages <= 4:
-            raise ValueError(f"ResNet num_stages must be 1 to 4, got {num_stages}")
-        if len(strides) != num_stages or len(dilations) != num_stages:
-            raise ValueError(
-                f"ResNet needs one stride and one dilation per stage: num_stages={num_stages}, "
-                f"strides={tuple(strides)}, dilations={tuple(dilations)}"
-            )
-        if not out_indices or max(out_indices) >= num_stages or min(out_indices) < 0:
-            raise ValueError(f"ResNet out_indices {tuple(out_indices)} must lie in 0..{num_stages - 1}")
-        if style not in ("pytorch", "caffe"):
-            raise ValueError(f"ResNet style must be 'pytorch' or 'caffe', got {style!r}")
-        if norm_cfg is None:
-            raise ValueError("ResNet needs a norm_cfg, e.g. dict(type='BN', requires_grad=True)")
-        if pretrained is not None:
-            if init_cfg is not None:
-                raise ValueError("ResNet: give init_cfg or the deprecated pretrained, not both")
-            warnings.warn("ResNet(pretrained=...) is deprecated; use init_cfg=dict(type='Pretrained', "
-                          "checkpoint=...)", DeprecationWarning, stacklevel=2)
-            init_cfg = {"type": "Pretrained", "checkpoint": pretrained}
-        if init_cfg is not None and (init_cfg.get("type") != "Pretrained" or "checkpoint" not in init_cfg):
-            raise ValueError(f"ResNet init_cfg must be None or dict(type='Pretrained', checkpoint=...), "
-                             f"got {dict(init_cfg)!r}")
+        init_cfg = _check_arguments(depth, num_stages, strides, dilations, out_indices, style, norm_cfg,
+                                    init_cfg, pretrained)
 
         self.depth = depth
         self.block, stage_blocks = _ARCH[depth]
