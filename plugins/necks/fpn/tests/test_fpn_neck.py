@@ -34,6 +34,8 @@ def test_retinanet_style_levels(size: tuple[int, int], extra: bool | str) -> Non
     for i in (3, 4):
         h, w = outs[i - 1].shape[2:]
         assert outs[i].shape == (2, 8, math.ceil(h / 2), math.ceil(w / 2))
+    for out, stride in zip(outs, fpn.strides):  # the declared strides describe the real maps
+        assert tuple(out.shape[2:]) == (math.ceil(size[0] / stride), math.ceil(size[1] / stride))
 
 
 def test_no_extra_convs_uses_max_pool_of_last_output() -> None:
