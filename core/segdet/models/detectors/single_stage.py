@@ -39,7 +39,8 @@ class SingleStageDetector(BaseDetector):
         train_cfg: ``dict(assigner=..., sampler=..., allowed_border=-1, pos_weight=-1)``.
         test_cfg: ``dict(nms_pre, min_bbox_size, score_thr, nms, max_per_img)``.
         pretrained: deprecated; checkpoint of the backbone (use the backbone's ``init_cfg``).
-        init_cfg: ``dict(type='Pretrained', checkpoint=...)`` loads a whole-detector checkpoint.
+        init_cfg: ``dict(type='Pretrained', checkpoint=...)``: a whole-detector checkpoint loaded
+            by ``init_weights()``.
 
     Inference returns, per image, ``dict(bboxes (N, 4), scores (N,), labels (N,))``.
     """
@@ -67,8 +68,19 @@ class SingleStageDetector(BaseDetector):
                                           train_cfg, test_cfg)
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
-        if init_cfg is not None and init_cfg.get("type") == "Pretrained":
-            load_pretrained(self, init_cfg["checkpoint"], prefix=init_cfg.get("prefix"))
+        self.init_cfg = dict(init_cfg) if init_cfg is not None else None
+
+    def init_weights(self) -> None:
+        """Initialise backbone, neck and head (loading their pretrained weights), then, for
+        ``init_cfg=dict(type='Pretrained', checkpoint=...)``, the whole-detector checkpoint.
+
+        Training calls this once before the first iteration; construction reads no file.
+        """
+        for part in (self.backbone, self.neck, self.bbox_head):
+            if part is not None and hasattr(part, "init_weights"):
+                part.init_weights()
+        if self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained":
+            load_pretrained(self, str(self.init_cfg["checkpoint"]), prefix=self.init_cfg.get("prefix"))
 
     @staticmethod
     def _build_head(cfg: Mapping[str, Any], upstream: Any, train_cfg: Mapping[str, Any] | None,

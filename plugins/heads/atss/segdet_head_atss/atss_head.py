@@ -60,7 +60,7 @@ class ATSSHead(AnchorHeadBase):
         loss_centerness: default ``CrossEntropyLoss(use_sigmoid=True)``.
         train_cfg: ``dict(assigner=dict(type='ATSSAssigner', topk=9), allowed_border=-1, pos_weight=-1)``.
         test_cfg: ``nms_pre``, ``min_bbox_size``, ``score_thr``, ``nms``, ``max_per_img``.
-        init_cfg: ``None`` (normal std 0.01, class bias for prior 0.01) or ``type='Pretrained'``.
+        init_cfg: ``None`` or ``dict(type='Pretrained', checkpoint=...)``, read by ``init_weights()``.
 
     Shapes: per level ``(B, C, H, W)`` -> ``(B, A*num_classes, H, W)``, ``(B, A*4, H, W)``,
     ``(B, A, H, W)`` (centerness logits).
@@ -104,16 +104,24 @@ class ATSSHead(AnchorHeadBase):
         self.atss_reg = nn.Conv2d(last, a * 4, pred_kernel_size, padding=pad)
         self.atss_centerness = nn.Conv2d(last, a, pred_kernel_size, padding=pad)
         self.scales = nn.ModuleList([Scale(1.0) for _ in self.prior_generator.strides])
-        self.init_weights(init_cfg)
+        self.init_cfg = dict(init_cfg) if init_cfg is not None else None
+        self._default_init()
 
-    def init_weights(self, init_cfg: Mapping[str, Any] | None = None) -> None:
-        """MMDetection's init; then, for ``init_cfg.type == 'Pretrained'``, load the checkpoint."""
+    def _default_init(self) -> None:
+        """MMDetection's init: normal (std 0.01) convs, class bias for a prior probability of 0.01."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 normal_init(m, std=0.01)
         normal_init(self.atss_cls, std=0.01, bias=bias_init_with_prob(0.01))
-        if init_cfg is not None and init_cfg.get("type") == "Pretrained":
-            load_pretrained(self, init_cfg["checkpoint"], prefix=init_cfg.get("prefix"))
+
+    def init_weights(self) -> None:
+        """Re-initialise, then load the ``init_cfg`` checkpoint if it is ``type='Pretrained'``.
+
+        Training calls this once before the first iteration; construction only initialises.
+        """
+        self._default_init()
+        if self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained":
+            load_pretrained(self, str(self.init_cfg["checkpoint"]), prefix=self.init_cfg.get("prefix"))
 
     def forward_single(self, x: torch.Tensor, scale: nn.Module
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

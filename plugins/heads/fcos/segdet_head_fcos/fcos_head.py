@@ -57,7 +57,7 @@ class FCOSHead(PointHeadBase):
         loss_centerness: default ``CrossEntropyLoss(use_sigmoid=True)``.
         train_cfg: unused by target assignment (FCOS assigns by regress range), kept for configs.
         test_cfg: ``nms_pre``, ``min_bbox_size``, ``score_thr``, ``nms``, ``max_per_img``.
-        init_cfg: ``None`` (normal std 0.01, class bias for prior 0.01) or ``type='Pretrained'``.
+        init_cfg: ``None`` or ``dict(type='Pretrained', checkpoint=...)``, read by ``init_weights()``.
 
     Shapes: per level ``(B, C, H, W)`` -> ``(B, num_classes, H, W)``, ``(B, 4, H, W)``, ``(B, 1, H, W)``.
     """
@@ -112,16 +112,24 @@ class FCOSHead(PointHeadBase):
         self.conv_reg = nn.Conv2d(last, 4, 3, padding=1)
         self.conv_centerness = nn.Conv2d(last, 1, 3, padding=1)
         self.scales = nn.ModuleList([Scale(1.0) for _ in self.strides])
-        self.init_weights(init_cfg)
+        self.init_cfg = dict(init_cfg) if init_cfg is not None else None
+        self._default_init()
 
-    def init_weights(self, init_cfg: Mapping[str, Any] | None = None) -> None:
-        """MMDetection's init; then, for ``init_cfg.type == 'Pretrained'``, load the checkpoint."""
+    def _default_init(self) -> None:
+        """MMDetection's init: normal (std 0.01) convs, class bias for a prior probability of 0.01."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 normal_init(m, std=0.01)
         normal_init(self.conv_cls, std=0.01, bias=bias_init_with_prob(0.01))
-        if init_cfg is not None and init_cfg.get("type") == "Pretrained":
-            load_pretrained(self, init_cfg["checkpoint"], prefix=init_cfg.get("prefix"))
+
+    def init_weights(self) -> None:
+        """Re-initialise, then load the ``init_cfg`` checkpoint if it is ``type='Pretrained'``.
+
+        Training calls this once before the first iteration; construction only initialises.
+        """
+        self._default_init()
+        if self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained":
+            load_pretrained(self, str(self.init_cfg["checkpoint"]), prefix=self.init_cfg.get("prefix"))
 
     def forward_single(self, x: torch.Tensor, scale: nn.Module, stride: int
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -42,8 +42,8 @@ class RetinaHead(AnchorHeadBase):
         reg_decoded_bbox: apply ``loss_bbox`` to decoded boxes (for IoU losses). Default False.
         train_cfg: ``dict(assigner=dict(type='MaxIoUAssigner', ...), allowed_border=-1, pos_weight=-1)``.
         test_cfg: ``dict(nms_pre=1000, min_bbox_size=0, score_thr=0.05, nms=..., max_per_img=100)``.
-        init_cfg: ``None`` (MMDetection's init: normal std 0.01, class bias for prior 0.01) or
-            ``dict(type='Pretrained', checkpoint=..., prefix=...)``.
+        init_cfg: ``None`` or ``dict(type='Pretrained', checkpoint=..., prefix=...)``, read by
+            ``init_weights()`` (not at construction).
 
     Shapes: ``forward(feats)`` with ``feats[l]: (B, in_channels, H_l, W_l)`` returns
     ``cls_scores[l]: (B, A*num_classes, H_l, W_l)`` and ``bbox_preds[l]: (B, A*4, H_l, W_l)``.
@@ -83,16 +83,24 @@ class RetinaHead(AnchorHeadBase):
         last = feat_channels if stacked_convs > 0 else in_channels
         self.retina_cls = nn.Conv2d(last, self.num_base_priors * self.cls_out_channels, 3, padding=1)
         self.retina_reg = nn.Conv2d(last, self.num_base_priors * 4, 3, padding=1)
-        self.init_weights(init_cfg)
+        self.init_cfg = dict(init_cfg) if init_cfg is not None else None
+        self._default_init()
 
-    def init_weights(self, init_cfg: Mapping[str, Any] | None = None) -> None:
-        """MMDetection's init; then, for ``init_cfg.type == 'Pretrained'``, load the checkpoint."""
+    def _default_init(self) -> None:
+        """MMDetection's init: normal (std 0.01) convs, class bias for a prior probability of 0.01."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 normal_init(m, std=0.01)
         normal_init(self.retina_cls, std=0.01, bias=bias_init_with_prob(0.01))
-        if init_cfg is not None and init_cfg.get("type") == "Pretrained":
-            load_pretrained(self, init_cfg["checkpoint"], prefix=init_cfg.get("prefix"))
+
+    def init_weights(self) -> None:
+        """Re-initialise, then load the ``init_cfg`` checkpoint if it is ``type='Pretrained'``.
+
+        Training calls this once before the first iteration; construction only initialises.
+        """
+        self._default_init()
+        if self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained":
+            load_pretrained(self, str(self.init_cfg["checkpoint"]), prefix=self.init_cfg.get("prefix"))
 
     def forward_single(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One level: ``(B, C, H, W)`` -> ``(B, A*num_classes, H, W)``, ``(B, A*4, H, W)``."""
