@@ -14,7 +14,6 @@ from ...errors import ConfigError
 from ...registry import build, describe_location, resolve
 from ..builder import build_downstream
 from ..decode_head_base import resize
-from ..weights import load_pretrained
 
 __all__ = ["EncoderDecoder"]
 
@@ -69,24 +68,23 @@ def _head_select(cfg: Mapping[str, Any]) -> Callable[[list[int]], Any]:
     return select
 
 
-# MMCV's open-mmlab:// names of the ImageNet backbones MMSegmentation configs start from.
-_OPEN_MMLAB = {
-    "resnet50_v1c": "https://download.openmmlab.com/pretrain/third_party/resnet50_v1c-2cccc1ad.pth",
-    "resnet101_v1c": "https://download.openmmlab.com/pretrain/third_party/resnet101_v1c-e67eebb6.pth",
-}
-
-
-def _resolve_pretrained(path: str) -> str:
-    """``open-mmlab://name`` -> its download URL (cached by ``load_state_dict_file``); paths pass through."""
-    if path.startswith("open-mmlab://"):
-        name = path[len("open-mmlab://"):]
-        if name not in _OPEN_MMLAB:
-            raise ConfigError(
-                f"model.pretrained={path!r}: unknown open-mmlab name; known: {sorted(_OPEN_MMLAB)}. "
-                "Download the checkpoint and give its local path"
-            )
-        return _OPEN_MMLAB[name]
-    return path
+def _with_pretrained(cfg: Mapping[str, Any], pretrained: str | None) -> Mapping[str, Any]:
+    """The backbone config with ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)`` (MMSegmentation's
+    ``model.pretrained``); the backbone reads it in its ``init_weights``."""
+    if pretrained is None:
+        return cfg
+    kind = cfg.get("type")
+    cls = resolve(kind, "backbones", describe_location(cfg)) if isinstance(kind, str) else kind
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        params = {}  # type: ignore[assignment]
+    if "init_cfg" not in params:
+        raise ConfigError(f"model.pretrained={pretrained!r} is set, but backbone {kind!r} takes no init_cfg; "
+                          "remove model.pretrained")
+    if cfg.get("init_cfg") is not None:
+        raise ConfigError("give model.pretrained or model.backbone.init_cfg, not both")
+    return {**cfg, "init_cfg": {"type": "Pretrained", "checkpoint": pretrained}}
 
 
 def _add_prefix(losses: Mapping[str, Any], prefix: str) -> dict[str, Any]:
@@ -106,8 +104,8 @@ class EncoderDecoder(nn.Module):
         train_cfg: passed to the heads' ``forward_train``.
         test_cfg: ``dict(mode='whole')`` (default) or ``dict(mode='slide', crop_size=(h, w),
             stride=(h, w))``: sliding-window inference averaging overlapping windows.
-        pretrained: backbone checkpoint (local path, URL or ``open-mmlab://name``), loaded into the
-            backbone by :meth:`init_weights`.
+        pretrained: backbone checkpoint, given to the backbone as
+            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)`` and loaded by :meth:`init_weights`.
         init_cfg: kept for MMSegmentation configs.
 
     Shapes:
@@ -138,7 +136,7 @@ class EncoderDecoder(nn.Module):
         if mode == "slide" and (_get(self.test_cfg, "crop_size") is None or _get(self.test_cfg, "stride") is None):
             raise ConfigError("model.test_cfg with mode='slide' needs crop_size=(h, w) and stride=(h, w)")
 
-        self.backbone = build(backbone, "backbones")
+        self.backbone = build(_with_pretrained(backbone, pretrained), "backbones")
         self.neck = self._build_child(neck, "necks", self.backbone, None) if neck is not None else None
         upstream = self.neck if self.neck is not None else self.backbone
         self.decode_head = self._build_child(decode_head, "heads", upstream, _head_select(decode_head))
@@ -164,17 +162,15 @@ class EncoderDecoder(nn.Module):
         return build_downstream(cfg, group, upstream, key="in_channels", select=select)
 
     def init_weights(self) -> None:
-        """Initialise children that define ``init_weights``, then load ``pretrained`` into the backbone.
+        """Initialise children that define ``init_weights`` (the backbone loads ``pretrained`` there).
 
-        Called by training before the first iteration (never at construction, so that building a
-        model for testing or inference reads no pretrained file).
+        Called by training before the first iteration, never at construction: building a model for
+        testing or inference reads no pretrained file.
         """
         for child in (self.backbone, self.neck, self.decode_head, self.auxiliary_head):
             fn = getattr(child, "init_weights", None)
             if callable(fn):
                 fn()
-        if self.pretrained:
-            load_pretrained(self.backbone, _resolve_pretrained(self.pretrained))
 
     @property
     def with_neck(self) -> bool:
