@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-from segdet.registry import register, unregister
 from torch import nn
+
+from segdet.registry import register, unregister
 
 
 class SegTestBackbone(nn.Module):

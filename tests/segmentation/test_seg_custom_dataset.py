@@ -7,6 +7,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+
 from segdet.data.datasets.seg_custom import CustomDataset
 from segdet.errors import ConfigError, DataFileNotFoundError
 

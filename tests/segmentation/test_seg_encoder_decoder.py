@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 import torch
+
 from segdet.errors import ConfigError, ShapeMismatchError
 from segdet.models.decode_head_base import BaseDecodeHead
 from segdet.registry import build, components

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+
 from segdet.evaluation.iou_metric import IoUMetric, intersect_and_union
 
 

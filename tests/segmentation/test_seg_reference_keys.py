@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from segdet.config import Config
 from segdet.models.builder import build_model
 from segdet.registry import components

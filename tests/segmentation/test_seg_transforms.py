@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from segdet.data.transforms.rotate import RandomRotate
 from segdet.data.transforms.seg_rescale import SegRescale
 

@@ -5,9 +5,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
+from torch import nn
+
 from segdet.models.decode_head_base import BaseDecodeHead, LossCfg
 from segdet.models.layers import ConvModule
-from torch import nn
 
 __all__ = ["FCNHead"]
 

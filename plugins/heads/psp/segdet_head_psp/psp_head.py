@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
+
 from segdet.models.decode_head_base import PPM, BaseDecodeHead, LossCfg
 from segdet.models.layers import ConvModule
 

@@ -5,9 +5,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
+from torch import nn
+
 from segdet.models.decode_head_base import PPM, BaseDecodeHead, LossCfg, resize
 from segdet.models.layers import ConvModule
-from torch import nn
 
 __all__ = ["UPerHead"]
 

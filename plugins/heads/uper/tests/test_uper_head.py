@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from segdet.registry import build, register, unregister
 from segdet_head_uper import UPerHead
 from torch import nn
+
+from segdet.registry import build, register, unregister
 
 REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 
