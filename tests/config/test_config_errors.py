@@ -76,13 +76,22 @@ def test_non_mapping_data_file(write):
         Config.fromfile("list.yaml")
 
 
-def test_base_must_be_literal_paths(write):
-    write("a.py", "name = 'x.py'\n_base_ = [name]\n")
-    with pytest.raises(ConfigError, match=r"a\.py:2: _base_ must be"):
-        Config.fromfile("a.py")
-    write("b.py", "_base_ = [1, 2]\n")
-    with pytest.raises(ConfigError, match=r"b\.py:1: _base_ must be"):
+def test_base_must_be_paths(write):
+    write("b.py", "x = 1\n_base_ = [1, 2]\n")
+    with pytest.raises(ConfigError, match=r"b\.py:2: _base_ must be"):
         Config.fromfile("b.py")
+    write("y.yaml", "x: 1\n_base_: {a: 1}\n")
+    with pytest.raises(ConfigError, match=r"y\.yaml:2: _base_ must be"):
+        Config.fromfile("y.yaml")
+
+
+def test_base_may_be_computed_but_must_be_literal_with_references(write):
+    write("x.py", "v = 1\n")
+    write("a.py", "name = 'x.py'\n_base_ = [name]\n")
+    assert Config.fromfile("a.py").v == 1
+    write("r.py", "name = 'x.py'\n_base_ = [name]\nw = {{_base_.v}}\n")
+    with pytest.raises(ConfigError, match=r"r\.py:2: _base_ must be .* string literals"):
+        Config.fromfile("r.py")
 
 
 def test_reserved_keys_are_rejected():

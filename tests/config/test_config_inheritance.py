@@ -233,3 +233,24 @@ def test_loaded_configs_do_not_share_state(write):
     second = Config.fromfile(path)
     assert second.model.neck.num_outs == 5
     assert second.model.neck.in_channels == [256, 512, 1024, 2048]
+
+
+def test_cached_bases_are_never_changed_by_their_children(write):
+    write("base.py", MODEL + "opt = dict(_delete_=True, lr=0.1)\npipe = [dict(type='A', k=(1, dict(x=1)))]\n")
+    write("child.py", """
+        _base_ = 'base.py'
+        model = dict(neck=dict(num_outs=4), backbone=dict(_delete_=True, type='Swin'))
+        pipe = [dict(type='B')]
+    """)
+    pristine = Config.fromfile("base.py").to_dict()
+    assert pristine["opt"] == {"lr": 0.1}
+    child = Config.fromfile("child.py", cfg_options=["model.neck.type=X", "opt.lr=5"])
+    child.model.neck.in_channels.append(1)
+    child.opt.lr = 7
+    child.merge_from_dict({"pipe.0": dict(extra=1)})
+    assert Config.fromfile("base.py").to_dict() == pristine
+    again = Config.fromfile("child.py")
+    assert again.model.neck.to_dict() == {"type": "FPN", "in_channels": [256, 512, 1024, 2048], "num_outs": 4}
+    assert again.model.backbone.to_dict() == {"type": "Swin"}
+    assert again.opt.lr == 0.1 and again.pipe == [{"type": "B"}]
+    assert again.model.neck.key_path() == "model.neck"

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Union
 
 from ..errors import ConfigError
-from .configdict import ConfigDict, _convert, copy_tree, stamp, to_plain
+from .configdict import ConfigDict, _convert, stamp, to_plain
 from .dump import dump_file, dump_text
 from .loader import check_extension, display_path, load_file, load_text
+from .merge import finalize
 from .options import apply_options, parse_cfg_options
 
 __all__ = ["Config"]
@@ -87,10 +88,10 @@ class Config:
 
     @staticmethod
     def _adopt(tree: ConfigDict, filename: str | None, text: str) -> Config:
-        """Wrap a freshly loaded tree without copying it."""
+        """A Config over a private copy of ``tree`` (which may be shared with the file cache)."""
         cfg = Config.__new__(Config)
-        stamp(tree, (), display_path(os.path.abspath(filename)) if filename else None)
-        object.__setattr__(cfg, "_cfg_dict", tree)
+        root = display_path(os.path.abspath(filename)) if filename else None
+        object.__setattr__(cfg, "_cfg_dict", finalize(tree, (), root))
         object.__setattr__(cfg, "_filename", filename)
         object.__setattr__(cfg, "_text", text)
         return cfg
@@ -206,7 +207,7 @@ class Config:
     # ----------------------------------------------------------------- copying
     def copy(self) -> Config:
         """A copy whose dicts and lists are new (leaf values are shared)."""
-        return Config._adopt(copy_tree(self._cfg_dict), self._filename, self._text)
+        return Config._adopt(self._cfg_dict, self._filename, self._text)
 
     __copy__ = copy
 

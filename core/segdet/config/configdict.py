@@ -20,12 +20,32 @@ __all__ = ["ConfigDict", "ConfigKeyError", "format_path", "to_plain"]
 
 Key = Any  # a dict key (usually str) or a list index (int)
 Path = tuple[Key, ...]
-Chain = tuple[str, ...]
+Chain = tuple[Any, ...]  # origins, each a str or a Site (turned into a str when asked)
 
 
 def format_path(path: Iterable[Key]) -> str:
     """``('data', 'train', 'pipeline', 2)`` -> ``'data.train.pipeline.2'``."""
     return ".".join(str(p) for p in path)
+
+
+class Site:
+    """Where a value was set, resolved to ``'file.py:12'`` only when shown.
+
+    ``src`` is anything with ``describe(path) -> str`` (a loaded file that
+    finds the line of ``path`` by parsing itself on first use), so loading a
+    config never pays for line numbers nobody asks for.
+    """
+
+    __slots__ = ("src", "path")
+
+    def __init__(self, src: Any, path: Path) -> None:
+        self.src = src
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.src.describe(self.path))
+
+    __repr__ = __str__
 
 
 class ConfigKeyError(ConfigError, KeyError):
@@ -52,7 +72,9 @@ class ConfigDict(dict):  # type: ignore[type-arg]
     # (during unpickling or copying) safe to touch.
     _cd_path: Path = ()
     _cd_root: str | None = None
-    _cd_origins: dict[Key, Chain] | None = None
+    _cd_origins: dict[Key, Chain] | None = None  # chains given explicitly, by key
+    _cd_src: Any = None  # who set the keys without an explicit chain: a file or an option text
+    _cd_src_path: Path = ()  # this dict's path when ``_cd_src`` produced it
 
     def __init__(self, mapping: Mapping[Any, Any] | Iterable[Any] | None = None, /, **kwargs: Any) -> None:
         super().__init__()
@@ -60,8 +82,8 @@ class ConfigDict(dict):  # type: ignore[type-arg]
             items = mapping.items() if isinstance(mapping, Mapping) else mapping
             for key, value in items:
                 dict.__setitem__(self, key, _convert(value, (key,), fresh=True))
-            if isinstance(mapping, ConfigDict) and mapping._cd_origins:
-                object.__setattr__(self, "_cd_origins", dict(mapping._cd_origins))
+            if isinstance(mapping, ConfigDict):
+                _copy_origins(mapping, self)
         for key, value in kwargs.items():
             dict.__setitem__(self, key, _convert(value, (key,), fresh=True))
 
@@ -109,8 +131,7 @@ class ConfigDict(dict):  # type: ignore[type-arg]
         value = _convert(value, (*self._cd_path, key), self._cd_root)
         dict.__setitem__(self, key, value)
         # A value assigned in code no longer comes from where the old one did.
-        if self._cd_origins:
-            self._cd_origins.pop(key, None)
+        self._set_chain(key, ())
 
     def __delitem__(self, key: Key) -> None:
         dict.__delitem__(self, key)
@@ -155,13 +176,23 @@ class ConfigDict(dict):  # type: ignore[type-arg]
 
     def origin_of(self, key: Key) -> str | None:
         """Where ``self[key]`` was last set (``'file.py:12'`` or a ``--cfg-options`` item)."""
-        chain = self._cd_origins.get(key) if self._cd_origins else None
-        return chain[-1] if chain else None
+        chain = self._chain(key)
+        return str(chain[-1]) if chain else None
 
     def origins_of(self, key: Key) -> list[str]:
         """Every place that set ``self[key]``, base first; the last one wins."""
-        chain = self._cd_origins.get(key) if self._cd_origins else None
-        return list(chain) if chain else []
+        return [str(site) for site in self._chain(key)]
+
+    def _chain(self, key: Key) -> Chain:
+        origins = self._cd_origins
+        if origins is not None and key in origins:
+            return origins[key]
+        src = self._cd_src
+        if src is None or key not in self:
+            return ()
+        if isinstance(src, str):
+            return (src,)
+        return (Site(src, (*self._cd_src_path, key)),)
 
     def explain(self, key: str) -> list[str]:
         """Every place that set the value at dotted ``key`` (below this dict), base first.
@@ -200,13 +231,11 @@ class ConfigDict(dict):  # type: ignore[type-arg]
         return self._cd_root
 
     def _set_chain(self, key: Key, chain: Chain) -> None:
+        """Record ``chain`` as the origins of ``key``; ``()`` means set in code."""
         if self._cd_origins is None:
             object.__setattr__(self, "_cd_origins", {})
         assert self._cd_origins is not None
-        if chain:
-            self._cd_origins[key] = chain
-        else:
-            self._cd_origins.pop(key, None)
+        self._cd_origins[key] = chain
 
     # ------------------------------------------------------------------ copying
     def copy(self) -> ConfigDict:
@@ -229,7 +258,9 @@ class ConfigDict(dict):  # type: ignore[type-arg]
         return new
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (dict(self), self._cd_path, self._cd_root, self._cd_origins))
+        # Origins travel as plain text: the file objects behind them stay home.
+        origins = {key: tuple(str(site) for site in self._chain(key)) for key in self}
+        return (_restore, (dict(self), self._cd_path, self._cd_root, origins))
 
     def to_dict(self) -> dict[Any, Any]:
         """Plain dicts, lists and tuples all the way down."""
@@ -248,8 +279,15 @@ def _copy_meta(src: ConfigDict, dst: ConfigDict) -> None:
         object.__setattr__(dst, "_cd_path", src._cd_path)
     if src._cd_root is not None:
         object.__setattr__(dst, "_cd_root", src._cd_root)
+    _copy_origins(src, dst)
+
+
+def _copy_origins(src: ConfigDict, dst: ConfigDict) -> None:
     if src._cd_origins:
         object.__setattr__(dst, "_cd_origins", dict(src._cd_origins))
+    if src._cd_src is not None:
+        object.__setattr__(dst, "_cd_src", src._cd_src)
+        object.__setattr__(dst, "_cd_src_path", src._cd_src_path)
 
 
 def _restore(items: dict[Any, Any], path: Path, root: str | None,
@@ -277,11 +315,13 @@ def _rebuild(like: tuple[Any, ...], items: list[Any]) -> tuple[Any, ...]:
     return type(like)(*items) if hasattr(like, "_fields") else type(like)(items)
 
 
-def _convert(value: Any, path: Path, root: str | None = None, fresh: bool = False) -> Any:
+def _convert(value: Any, path: Path, root: str | None = None, fresh: bool = False, src: Any = None) -> Any:
     """Make nested dicts ConfigDicts and stamp them with their key path.
 
     A ConfigDict inside ``value`` is kept (and re-stamped) unless ``fresh``,
     which copies it, origins included, leaving the original where it was.
+    ``src`` (a loaded file or an option text) becomes the origin of every
+    key of the new ConfigDicts.
     """
     if isinstance(value, ConfigDict) and not fresh:
         stamp(value, path, root)
@@ -291,9 +331,13 @@ def _convert(value: Any, path: Path, root: str | None = None, fresh: bool = Fals
         dict.update(new, value)
         for key, item in value.items():
             if isinstance(item, _CONTAINERS):
-                dict.__setitem__(new, key, _convert(item, (*path, key), root, fresh))
-        if isinstance(value, ConfigDict) and value._cd_origins:
-            object.__setattr__(new, "_cd_origins", dict(value._cd_origins))
+                dict.__setitem__(new, key, _convert(item, (*path, key), root, fresh, src))
+        if isinstance(value, ConfigDict):
+            _copy_origins(value, new)
+        elif src is not None:
+            object.__setattr__(new, "_cd_src", src)
+            if path:
+                object.__setattr__(new, "_cd_src_path", path)
         if path:
             object.__setattr__(new, "_cd_path", path)
         if root is not None:
@@ -302,10 +346,10 @@ def _convert(value: Any, path: Path, root: str | None = None, fresh: bool = Fals
     if isinstance(value, list):
         if not has_container(value):
             return list(value)
-        return [_convert(item, (*path, i), root, fresh) if isinstance(item, _CONTAINERS) else item
+        return [_convert(item, (*path, i), root, fresh, src) if isinstance(item, _CONTAINERS) else item
                 for i, item in enumerate(value)]
     if isinstance(value, tuple) and has_container(value):
-        return _rebuild(value, [_convert(item, (*path, i), root, fresh) if isinstance(item, _CONTAINERS)
+        return _rebuild(value, [_convert(item, (*path, i), root, fresh, src) if isinstance(item, _CONTAINERS)
                                 else item for i, item in enumerate(value)])
     return value
 

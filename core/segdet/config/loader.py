@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from ..errors import BaseCycleError, BaseFileNotFoundError, ConfigError, ConfigSyntaxError
-from .configdict import ConfigDict, _convert, copy_tree, format_path, to_plain
-from .merge import merge_bases, merge_into, strip_delete
-from .origin import LineNode, annotate, line_map, yaml_lines
+from .configdict import ConfigDict, _convert, format_path, to_plain
+from .merge import merge_bases, merge_into
+from .origin import SourceFile
 
 __all__ = [
     "BASE_KEY",
@@ -86,18 +86,22 @@ def check_extension(path: str) -> str:
 
 
 def load_file(path: str, stack: tuple[str, ...] = ()) -> tuple[ConfigDict, str]:
-    """The resolved config of the file at ``path`` (a private copy) and its text."""
+    """The resolved config of the file at ``path`` and its text.
+
+    The tree is shared with the cache and with every config including the
+    file: never change it; :func:`merge.finalize` makes a private copy.
+    """
     path = os.path.abspath(path)
     check_extension(path)
     key = (path, os.getcwd())
     cached = _CACHE.get(key)
     if cached is not None and all(_stamp(p) == s for p, s in cached.deps):
-        return copy_tree(cached.tree), cached.text
+        return cached.tree, cached.text
     if _stamp(path) is None:
         raise ConfigFileNotFoundError(f"config file not found: {path}")
     loaded = _load_uncached(path, stack)
     _CACHE[key] = loaded
-    return copy_tree(loaded.tree), loaded.text
+    return loaded.tree, loaded.text
 
 
 def _load_uncached(path: str, stack: tuple[str, ...]) -> _Loaded:
@@ -126,27 +130,26 @@ def _resolve(text: str, path: str, label: str, stack: tuple[str, ...]) -> tuple[
     ext = os.path.splitext(path)[1].lower()
     if "{{" in text:
         text = _predefined(text, path)
-    if ext == ".py":
-        has_refs = _REF.search(text) is not None
-        # A reference like {{_base_.a.0}} is no valid Python: read _base_ from a
-        # stand-in text first; the real one is parsed after substitution.
-        module = _parse(_REF.sub("0", text) if has_refs else text, path, label)
-        base_names, base_line = _python_bases(module, label)
+    inner = (*stack, path)
+    if ext != ".py":
+        raw = _parse_data(text, ext, label)
+        bases, base_text, deps = _load_bases(raw.pop(BASE_KEY, None), text, path, label, inner)
+        src = SourceFile(label, text, "json" if ext == ".json" else "yaml")
+        own = _convert(_substitute_data(raw, bases, label), (), src=src)
+    elif _REF.search(text) is None:
+        # The common case: run the file, then read its _base_ from what it set.
+        namespace = _run(_compile(text, path, label), path, label, text, bases=None)
+        bases, base_text, deps = _load_bases(namespace.get(BASE_KEY), text, path, label, inner)
+        own = _collect(namespace, SourceFile(label, text, "py"))
     else:
-        raw, data_lines = _parse_data(text, ext, label)
-        base_names, base_line = raw.pop(BASE_KEY, None), None
-    bases, base_text, deps = _load_bases(base_names, base_line, path, label, (*stack, path))
-    base_tree = merge_bases(bases, label) if bases else ConfigDict()
-    if ext == ".py":
-        if has_refs:
-            module = _parse(_substitute_source(text, base_tree, label), path, label)
-        own = _exec_python(module, path, label, base_tree, text)
-    else:
-        own = _convert(_substitute_data(raw, base_tree, label), ())
-        annotate(own, data_lines, label, None)
-    merged = merge_into(base_tree, own)
-    if not stack:
-        strip_delete(merged)
+        # {{_base_.a.0}} is no valid Python: read _base_ from a stand-in text,
+        # load the bases, then substitute the references and run the result.
+        names = _python_bases(_parse(_REF.sub("0", text), path, label), label)
+        bases, base_text, deps = _load_bases(names, text, path, label, inner)
+        real = _substitute_source(text, bases, label)
+        namespace = _run(_compile(real, path, label), path, label, text, bases)
+        own = _collect(namespace, SourceFile(label, real, "py"))
+    merged = merge_into(bases, own)
     full_text = (base_text + "\n" if base_text else "") + f"# {label}\n" + text
     return merged, full_text, deps
 
@@ -162,28 +165,39 @@ def _predefined(text: str, path: str) -> str:
     return _PREDEFINED.sub(lambda m: values[m.group(1)], text)
 
 
+def _compile(text: str, path: str, label: str) -> types.CodeType:
+    try:
+        return compile(text, path, "exec", dont_inherit=True)
+    except SyntaxError as err:
+        raise _syntax_error(err, label) from None
+
+
 def _parse(text: str, path: str, label: str) -> ast.Module:
     try:
         return ast.parse(text, filename=path)
     except SyntaxError as err:
-        line = (err.text or "").rstrip("\n")
-        pointer = ""
-        if line and err.offset:
-            pointer = "\n    " + " " * (err.offset - 1 - (len(line) - len(line.lstrip()))) + "^"
-        raise ConfigSyntaxError(
-            f"{label}:{err.lineno}: invalid Python in config: {err.msg}"
-            + (f"\n    {line.strip()}{pointer}" if line else "")
-        ) from None
+        raise _syntax_error(err, label) from None
 
 
-def _parse_data(text: str, ext: str, label: str) -> tuple[dict[str, Any], dict[Any, LineNode] | None]:
-    """The mapping of a JSON or YAML file, and (for YAML) the lines of its values."""
-    nodes = None
+def _syntax_error(err: SyntaxError, label: str) -> ConfigSyntaxError:
+    line = (err.text or "").rstrip("\n")
+    pointer = ""
+    if line and err.offset:
+        pointer = "\n    " + " " * (err.offset - 1 - (len(line) - len(line.lstrip()))) + "^"
+    return ConfigSyntaxError(
+        f"{label}:{err.lineno}: invalid Python in config: {err.msg}"
+        + (f"\n    {line.strip()}{pointer}" if line else "")
+    )
+
+
+def _parse_data(text: str, ext: str, label: str) -> dict[str, Any]:
     try:
         if ext == ".json":
             data = json.loads(text) if text.strip() else {}
         else:
-            data, nodes = _load_yaml(text)
+            import yaml
+
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except json.JSONDecodeError as err:
         raise ConfigSyntaxError(f"{label}:{err.lineno}: invalid JSON: {err.msg}") from None
     except Exception as err:  # yaml.YAMLError; yaml is imported lazily
@@ -192,27 +206,12 @@ def _parse_data(text: str, ext: str, label: str) -> tuple[dict[str, Any], dict[A
         raise ConfigSyntaxError(f"{label}{line}: invalid YAML: {err}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: a config file must hold a mapping at the top, got {type(data).__name__}")
-    return data, nodes
+    return data
 
 
-def _load_yaml(text: str) -> tuple[Any, dict[Any, LineNode] | None]:
-    import yaml
-
-    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loader = loader_cls(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return {}, None
-        data = loader.construct_document(node)
-    finally:
-        loader.dispose()
-    return data, yaml_lines(node).children
-
-
-def _python_bases(module: ast.Module, label: str) -> tuple[Any, int | None]:
+def _python_bases(module: ast.Module, label: str) -> Any:
+    """The literal value of the top-level ``_base_ = ...``, or None."""
     names: Any = None
-    line = None
     for stmt in module.body:
         if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id == BASE_KEY):
@@ -223,19 +222,34 @@ def _python_bases(module: ast.Module, label: str) -> tuple[Any, int | None]:
                     f"{label}:{stmt.lineno}: _base_ must be a file path or a list of file paths "
                     f"written as string literals"
                 ) from None
-            line = stmt.lineno
-    return names, line
+    return names
 
 
-def _load_bases(names: Any, line: int | None, path: str, label: str,
-                stack: tuple[str, ...]) -> tuple[list[tuple[str, ConfigDict]], str, list[Any]]:
+def _base_where(text: str, label: str) -> str:
+    """``'label:line'`` of the ``_base_`` assignment, found only when a message needs it."""
+    if label.endswith((".json", ".yaml", ".yml")):
+        match = re.search(r"^\s*\"?_base_\"?\s*:", text, re.MULTILINE)
+        return f"{label}:{text.count(chr(10), 0, match.start()) + 1}" if match else label
+    try:
+        module = ast.parse(_REF.sub("0", text))
+    except SyntaxError:
+        return label
+    lines = [stmt.lineno for stmt in module.body if isinstance(stmt, ast.Assign)
+             and any(isinstance(t, ast.Name) and t.id == BASE_KEY for t in stmt.targets)]
+    return f"{label}:{lines[-1]}" if lines else label
+
+
+def _load_bases(names: Any, text: str, path: str, label: str,
+                stack: tuple[str, ...]) -> tuple[ConfigDict, str, list[Any]]:
+    """The merged config of the files ``names`` lists (relative to ``path``), their text, their stamps."""
     if names is None:
-        return [], "", []
+        return ConfigDict(), "", []
     if isinstance(names, str):
         names = [names]
-    where = f"{label}:{line}" if line else label
     if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
-        raise ConfigError(f"{where}: _base_ must be a file path or a list of file paths, got {names!r}")
+        raise ConfigError(
+            f"{_base_where(text, label)}: _base_ must be a file path or a list of file paths, got {names!r}"
+        )
     here = os.path.dirname(path)
     bases: list[tuple[str, ConfigDict]] = []
     texts: list[str] = []
@@ -244,21 +258,21 @@ def _load_bases(names: Any, line: int | None, path: str, label: str,
         target = os.path.normpath(os.path.join(here, os.path.expanduser(name)))
         if not os.path.isfile(target):
             raise BaseFileNotFoundError(
-                f"{where}: base file {name!r} not found; tried {target} "
+                f"{_base_where(text, label)}: base file {name!r} not found; tried {target} "
                 f"(_base_ paths are relative to the including file {label})"
             )
         try:
             check_extension(target)
         except ConfigError as err:
-            raise ConfigError(f"{where}: {err}") from None
+            raise ConfigError(f"{_base_where(text, label)}: {err}") from None
         if target in stack:
             chain = " -> ".join(display_path(p) for p in (*stack[stack.index(target):], target))
             raise BaseCycleError(f"_base_ files include each other in a cycle: {chain}")
-        tree, text = load_file(target, stack)
+        tree, base_text = load_file(target, stack)
         bases.append((display_path(target), tree))
-        texts.append(text)
+        texts.append(base_text)
         deps.extend(_CACHE[(target, os.getcwd())].deps)
-    return bases, "\n".join(texts), deps
+    return merge_bases(bases, label), "\n".join(texts), deps
 
 
 # ------------------------------------------------------------ base references
@@ -325,7 +339,7 @@ def _substitute_data(value: Any, base: ConfigDict, label: str) -> Any:
     if isinstance(value, str) and "{{" in value:
         whole = _REF.fullmatch(value.strip())
         if whole:
-            return to_plain(copy_tree(_lookup(base, whole.group(1), label)))
+            return to_plain(_lookup(base, whole.group(1), label))
         return _REF.sub(lambda m: str(to_plain(_lookup(base, m.group(1), label))), value)
     return value
 
@@ -337,23 +351,30 @@ def _keep(name: str, value: Any) -> bool:
     return not isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type))
 
 
-def _exec_python(module: ast.Module, path: str, label: str, base: ConfigDict, text: str) -> ConfigDict:
-    def ref(dotted: str) -> Any:
-        return to_plain(copy_tree(_lookup(base, dotted, label)))
+def _run(code: types.CodeType, path: str, label: str, text: str, bases: ConfigDict | None) -> dict[str, Any]:
+    """Execute a config's code in a namespace of its own and return the namespace."""
+    namespace: dict[str, Any] = {"__file__": path, "__name__": "__segdet_config__"}
+    if bases is not None:
+        def ref(dotted: str) -> Any:
+            return to_plain(_lookup(bases, dotted, label))
 
-    namespace: dict[str, Any] = {"__file__": path, "__name__": "__segdet_config__", _REF_FN: ref}
+        namespace[_REF_FN] = ref
     try:
-        code = compile(module, path, "exec")
         exec(code, namespace)
     except ConfigError:
         raise
     except Exception as err:
         raise _runtime_error(err, path, label, text) from err
+    return namespace
+
+
+def _collect(namespace: dict[str, Any], src: SourceFile) -> ConfigDict:
+    """The config values a file set: public names that are no module, function or class."""
     own = ConfigDict.__new__(ConfigDict)
+    object.__setattr__(own, "_cd_src", src)
     for name, value in namespace.items():
         if _keep(name, value):
-            dict.__setitem__(own, name, _convert(value, (name,)))
-    annotate(own, line_map(module), label, None)
+            dict.__setitem__(own, name, _convert(value, (name,), src=src))
     return own
 
 

@@ -10,41 +10,35 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import DuplicateBaseKeyError
-from .configdict import ConfigDict, has_container
+from .configdict import ConfigDict, _convert, _copy_origins, has_container
 
-__all__ = ["DELETE_KEY", "merge_into", "merge_bases", "strip_delete", "set_origin_all"]
+__all__ = ["DELETE_KEY", "finalize", "merge_into", "merge_bases", "strip_delete", "set_origin_all"]
 
 DELETE_KEY = "_delete_"
 
 
-def _join(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]:
-    if first and second and first[-1] == second[0]:
-        return first + second[1:]
-    return first + second
-
-
 def merge_into(base: ConfigDict, child: ConfigDict) -> ConfigDict:
-    """Merge ``child`` into ``base`` in place and return ``base``.
+    """``base`` with ``child`` merged onto it, as a new dict; ``base`` is left as it was.
 
-    Both trees must be private to the caller: ``child``'s dicts are moved
-    into ``base`` and ``_delete_`` markers are consumed.
+    Only the dicts on the way to a changed key are copied, so cached base
+    trees can be shared by every config that includes them. ``child`` must
+    be private to the caller: its dicts move into the result and its
+    ``_delete_`` markers are consumed.
     """
-    base_origins = base._cd_origins or {}
-    child_origins = child._cd_origins or {}
+    result = base.copy()
     for key, value in child.items():
-        chain = _join(base_origins.get(key, ()), child_origins.get(key, ()))
-        current = base.get(key) if key in base else None
+        present = key in result
+        chain = result._chain(key) + child._chain(key) if present else child._chain(key)
+        current = dict.__getitem__(result, key) if present else None
         if isinstance(value, ConfigDict):
             replace = bool(dict.pop(value, DELETE_KEY, False))
             if value._cd_origins:
                 value._cd_origins.pop(DELETE_KEY, None)
             if not replace and isinstance(current, ConfigDict):
-                merge_into(current, value)
-                base._set_chain(key, chain)
-                continue
-        dict.__setitem__(base, key, value)
-        base._set_chain(key, chain)
-    return base
+                value = merge_into(current, value)
+        dict.__setitem__(result, key, value)
+        result._set_chain(key, chain)
+    return result
 
 
 def merge_bases(bases: list[tuple[str, ConfigDict]], including: str) -> ConfigDict:
@@ -64,7 +58,7 @@ def merge_bases(bases: list[tuple[str, ConfigDict]], including: str) -> ConfigDi
                 first = owner[key]
                 first_cfg = next(c for lbl, c in bases if lbl == first)
                 where_a = first_cfg.origin_of(key)
-                where_b = cfg.origin_of(key)
+                where_b = cfg.origin_of(key)  # resolving lines only now, for the message
                 raise DuplicateBaseKeyError(
                     f"key {key!r} is defined by two sibling base files of {including}: "
                     f"{first}{f' (set at {where_a})' if where_a else ''} and "
@@ -74,10 +68,44 @@ def merge_bases(bases: list[tuple[str, ConfigDict]], including: str) -> ConfigDi
                 )
             owner[key] = label
             dict.__setitem__(merged, key, value)
-            chain = tuple(cfg.origins_of(key))
-            if chain:
-                merged._set_chain(key, chain)
+            merged._set_chain(key, cfg._chain(key))
     return merged
+
+
+def finalize(value: Any, path: tuple[Any, ...] = (), root: str | None = None) -> Any:
+    """A private copy of a loaded tree for one Config, in a single walk.
+
+    Containers are new (leaves shared), ``_delete_`` markers left where
+    nothing was there to replace are dropped, and every ConfigDict is
+    stamped with its key path and the root file.
+    """
+    if isinstance(value, ConfigDict):
+        new = ConfigDict.__new__(ConfigDict)
+        dict.update(new, value)
+        _copy_origins(value, new)
+        if DELETE_KEY in new:
+            dict.pop(new, DELETE_KEY)
+            if new._cd_origins:
+                new._cd_origins.pop(DELETE_KEY, None)
+        if path:
+            object.__setattr__(new, "_cd_path", path)
+        if root is not None:
+            object.__setattr__(new, "_cd_root", root)
+        for key, item in new.items():
+            if isinstance(item, (dict, list, tuple)):
+                dict.__setitem__(new, key, finalize(item, (*path, key), root))
+        return new
+    if isinstance(value, dict):
+        return finalize(_convert(value, path), path, root)
+    if isinstance(value, list):
+        if not has_container(value):
+            return list(value)
+        return [finalize(v, (*path, i), root) if isinstance(v, (dict, list, tuple)) else v
+                for i, v in enumerate(value)]
+    if isinstance(value, tuple) and has_container(value):
+        items = [finalize(v, (*path, i), root) for i, v in enumerate(value)]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    return value
 
 
 def strip_delete(value: Any) -> None:
@@ -99,7 +127,8 @@ def strip_delete(value: Any) -> None:
 def set_origin_all(value: Any, origin: str) -> None:
     """Give every key under ``value`` the single origin ``origin``."""
     if isinstance(value, ConfigDict):
-        object.__setattr__(value, "_cd_origins", {k: (origin,) for k in value})
+        object.__setattr__(value, "_cd_origins", None)
+        object.__setattr__(value, "_cd_src", origin)
         for item in value.values():
             if isinstance(item, (dict, list, tuple)):
                 set_origin_all(item, origin)

@@ -14,7 +14,7 @@ from typing import Any, Union
 
 from ..errors import CfgOptionsError
 from .configdict import ConfigDict, _convert, copy_tree, format_path
-from .merge import merge_into, set_origin_all, strip_delete
+from .merge import DELETE_KEY, merge_into, set_origin_all, strip_delete
 
 __all__ = ["CfgOptions", "parse_cfg_options", "parse_value", "apply_options"]
 
@@ -290,14 +290,11 @@ def _walk_to_parent(root: ConfigDict, parts: list[str], origin: str) -> tuple[An
 
 def _set_in_dict(node: ConfigDict, key: Any, new_value: Any, origin: str) -> None:
     current = node.get(key) if key in node else None
-    chain = (*node.origins_of(key), origin)
-    if isinstance(new_value, ConfigDict) and isinstance(current, ConfigDict):
-        wrapper = ConfigDict()
-        dict.__setitem__(wrapper, key, new_value)
-        wrapper._set_chain(key, (origin,))
-        merge_into(node, wrapper)
-    else:
-        dict.__setitem__(node, key, new_value)
+    chain = (*node._chain(key), origin)
+    if (isinstance(new_value, ConfigDict) and isinstance(current, ConfigDict)
+            and not new_value.get(DELETE_KEY)):
+        new_value = merge_into(current, new_value)
+    dict.__setitem__(node, key, new_value)
     strip_delete(node[key])
     node._set_chain(key, chain)
 
@@ -307,9 +304,8 @@ def _set_in_sequence(node: list[Any] | tuple[Any, ...], part: str, new_value: An
     idx = _index(node, part, path, origin)
     current = node[idx]
     if (isinstance(new_value, ConfigDict) and isinstance(current, ConfigDict)
-            and not new_value.get("_delete_")):
-        merge_into(current, new_value)
-        new_value = current
+            and not new_value.get(DELETE_KEY)):
+        new_value = merge_into(current, new_value)
     strip_delete(new_value)
     if isinstance(node, list):
         node[idx] = new_value
@@ -320,7 +316,7 @@ def _set_in_sequence(node: list[Any] | tuple[Any, ...], part: str, new_value: An
     # The list itself is a value of its nearest dict: extend that chain.
     for container, k in reversed(trail):
         if isinstance(container, ConfigDict):
-            container._set_chain(k, (*container.origins_of(k), origin))
+            container._set_chain(k, (*container._chain(k), origin))
             break
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from .configdict import ConfigDict, has_container
-
-__all__ = ["LineNode", "line_map", "yaml_lines", "annotate"]
+__all__ = ["LineNode", "SourceFile", "line_map", "yaml_lines"]
 
 
 class LineNode:
@@ -148,27 +146,63 @@ def yaml_lines(node: Any) -> LineNode:
     return result
 
 
-def annotate(value: Any, nodes: dict[Any, LineNode] | None, label: str, line: int | None) -> None:
-    """Record on every ConfigDict under ``value`` the origin of each of its keys.
+class SourceFile:
+    """One loaded config file: the origin of the values it set.
+
+    The lines of its values are read from its text the first time anyone asks
+    (``describe``), so loading stays as cheap as compiling the file.
 
     Args:
-        value: a ConfigDict (or list/tuple holding some) produced by one file.
-        nodes: line nodes of ``value``'s children, or None where unknown.
         label: how the file is shown (``'configs/x.py'``).
-        line: the line inherited from the closest mapped ancestor, if any.
+        text: the text that was executed (after ``{{...}}`` substitution).
+        kind: ``'py'``, ``'yaml'`` or ``'json'`` (JSON values get no line).
+        nodes: line nodes already known, if the loader parsed the file anyway.
     """
-    if isinstance(value, ConfigDict):
-        origins = {}
-        for key, item in value.items():
+
+    __slots__ = ("label", "text", "kind", "_nodes")
+
+    def __init__(self, label: str, text: str, kind: str, nodes: dict[Any, LineNode] | None = None) -> None:
+        self.label = label
+        self.text = text
+        self.kind = kind
+        self._nodes = nodes
+
+    def nodes(self) -> dict[Any, LineNode]:
+        if self._nodes is None:
+            self._nodes = {}
+            try:
+                if self.kind == "py":
+                    self._nodes = line_map(ast.parse(self.text))
+                elif self.kind == "yaml":
+                    self._nodes = _yaml_nodes(self.text)
+            except Exception:  # the file loaded once; without lines, the file alone is shown
+                pass
+        return self._nodes
+
+    def line(self, path: tuple[Any, ...]) -> int | None:
+        """The line that set the value at ``path`` (of this file's own values)."""
+        nodes: dict[Any, LineNode] | None = self.nodes()
+        line = None
+        for key in path:
             node = nodes.get(key) if nodes else None
-            here = node.line if node is not None and node.line is not None else line
-            origins[key] = (f"{label}:{here}" if here is not None else label,)
-            if isinstance(item, (dict, list, tuple)):
-                annotate(item, node.children if node is not None else None, label, here)
-        object.__setattr__(value, "_cd_origins", origins)
-    elif isinstance(value, (list, tuple)) and has_container(value):
-        for i, item in enumerate(value):
-            if isinstance(item, (dict, list, tuple)):
-                node = nodes.get(i) if nodes else None
-                here = node.line if node is not None and node.line is not None else line
-                annotate(item, node.children if node is not None else None, label, here)
+            if node is None:
+                break  # set by code we cannot follow: the enclosing line stands
+            if node.line is not None:
+                line = node.line
+            nodes = node.children
+        return line
+
+    def describe(self, path: tuple[Any, ...]) -> str:
+        line = self.line(path)
+        return f"{self.label}:{line}" if line is not None else self.label
+
+    def __repr__(self) -> str:
+        return f"SourceFile({self.label!r})"
+
+
+def _yaml_nodes(text: str) -> dict[Any, LineNode]:
+    import yaml
+
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    node = yaml.compose(text, Loader=loader_cls)
+    return yaml_lines(node).children if node is not None else {}
