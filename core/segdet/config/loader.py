@@ -3,7 +3,10 @@
 A Python config runs in its own namespace, compiled from memory (no temp
 files). Every file's resolved tree is cached per process, keyed by its path
 and its (mtime, size) and those of the bases it includes, so base files
-shared by many configs are read once.
+shared by many configs are read once; merging never changes a cached tree
+(see :func:`merge.merge_into`). Line numbers of values are not computed
+while loading: each value remembers its file and key path, and the file is
+parsed for lines only when an origin is shown (:class:`origin.SourceFile`).
 """
 from __future__ import annotations
 
@@ -45,7 +48,7 @@ class ConfigFileNotFoundError(ConfigError, FileNotFoundError):
 
 
 class _Loaded(NamedTuple):
-    tree: ConfigDict  # resolved, with origins; private to the cache
+    tree: ConfigDict  # resolved, with origins; shared, never changed
     text: str  # every file's text, bases first
     deps: tuple[tuple[str, tuple[int, int]], ...]  # (path, stamp) of the file and its bases
 
