@@ -169,3 +169,25 @@ def test_registry_unknown_type_message_names_key_path_and_line(write):
     assert "model.neck.type" in msg
     assert "configs/bad_neck.py:4" in msg
     assert "'FPNN'" in msg
+
+
+def test_origins_in_a_file_with_base_references(write):
+    write("base.py", "neck = dict(type='FPN', num_outs=5)\ndepth = 50\n")
+    write("child.py", """
+        _base_ = 'base.py'
+        model = dict(
+            neck={{_base_.neck}},
+            depth={{_base_.depth}} + 1)
+    """)
+    cfg = Config.fromfile("child.py")
+    assert cfg.model.origin_of("neck") == "child.py:3"
+    assert cfg.model.neck.origin_of("num_outs") == "child.py:3"
+    assert cfg.model.origin_of("depth") == "child.py:4"
+    assert cfg.explain("neck.num_outs") == ["base.py:1"]
+
+
+def test_moved_dicts_keep_their_origins(files):
+    cfg = Config.fromfile(files)
+    cfg.other = cfg.model.neck
+    assert cfg.other.key_path() == "other"
+    assert cfg.other.origin_of("type") == "configs/_base_/models/retina.py:4"
