@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 CHECK = """
@@ -18,12 +17,14 @@ print('ok')
 """
 
 
-def test_loading_does_not_import_torch_or_write_temp_files(write):
+def test_loading_does_not_import_torch_or_write_temp_files(write, tmp_path):
     write("base.py", "import math\nmodel = dict(type='ResNet', depth=50)\n")
     path = write("child.py", "_base_ = 'base.py'\nmodel = dict(depth={{_base_.model.depth}} + 1)\n")
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
     out = subprocess.run(
         [sys.executable, "-c", CHECK, str(path)], capture_output=True, text=True, timeout=120,
-        env={"PATH": "", "TMPDIR": tempfile.mkdtemp()},
+        env={"PATH": "", "TMPDIR": str(tmpdir)},
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
