@@ -11,8 +11,8 @@ from typing import Any, Optional
 
 import click
 
-from ._common import fail, load_config
-from .train import GreedyOption, _check_config, _plain, shapes_hint
+from ._common import GreedyOption, cfg_options_option, fail, load_config
+from .train import _check_config, _plain, shapes_hint
 
 __all__ = ["test", "enable_aug_test", "save_results"]
 
@@ -106,8 +106,7 @@ def _load_weights(model: Any, checkpoint: str, logger: Any) -> dict:
 @click.option("--aug-test", is_flag=True, help="Multi-scale (x0.75, x1, x1.25) + flip test-time augmentation.")
 @click.option("--show-dir", default=None, help="Write images with predictions drawn into this folder.")
 @click.option("--work-dir", default=None, help="Also write the metrics as eval_<timestamp>.json here.")
-@click.option("--cfg-options", "cfg_options", cls=GreedyOption, multiple=True, metavar="KEY=VALUE ...",
-              help="Override config keys.")
+@cfg_options_option
 @click.option("--eval-options", "eval_options", cls=GreedyOption, multiple=True, metavar="KEY=VALUE ...",
               help="Extra keyword arguments of dataset.evaluate, e.g. classwise=True.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")

@@ -11,35 +11,12 @@ from typing import Any, Optional
 
 import click
 
-from ._common import fail, load_config
+from ._common import GreedyOption, cfg_options_option, fail, load_config
 
-__all__ = ["train", "GreedyOption", "prepare_datasets_or_fail", "debug_subset", "shapes_hint"]
+__all__ = ["train", "prepare_datasets_or_fail", "debug_subset", "shapes_hint"]
 
 _DEBUG_ITERS = 3
 _DEBUG_VAL_IMAGES = 4
-
-
-class GreedyOption(click.Option):
-    """``--eval bbox segm`` / ``--cfg-options a=1 b=2``: every word up to the next ``-`` option
-    (argparse's ``nargs='+'``). Use with ``multiple=True``; repeated flags accumulate."""
-
-    def add_to_parser(self, parser: Any, ctx: click.Context) -> Any:
-        result = super().add_to_parser(parser, ctx)
-        for name in self.opts:
-            opt = parser._long_opt.get(name) or parser._short_opt.get(name)
-            if opt is None:
-                continue
-            previous = opt.process
-
-            def process(value: Any, state: Any, previous: Any = previous) -> None:
-                values = [value]
-                while state.rargs and not state.rargs[0].startswith("-"):
-                    values.append(state.rargs.pop(0))
-                for v in values:
-                    previous(v, state)
-
-            opt.process = process
-        return result
 
 
 def shapes_hint(cfg: Mapping[str, Any]) -> str:
@@ -198,8 +175,7 @@ def _build_model(cfg: Any) -> Any:
 @click.option("--no-validate", is_flag=True, help="Do not evaluate during training.")
 @click.option("--seed", type=int, default=None, help="Random seed (default: random, logged).")
 @click.option("--deterministic", is_flag=True, help="Deterministic algorithms (slower).")
-@click.option("--cfg-options", "cfg_options", cls=GreedyOption, multiple=True, metavar="KEY=VALUE ...",
-              help="Override config keys: --cfg-options a.b=1 'c=[1,2]'.")
+@cfg_options_option
 @click.option("--debug", is_flag=True, help=f"2 epochs of {_DEBUG_ITERS} iterations, evaluation on a few images.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")
 @click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",

@@ -1,0 +1,158 @@
+"""End to end: real ``segdet train`` / ``segdet test`` subprocesses on a tiny registered model."""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOY_DIR = ROOT / "tests" / "engine"
+SEGDET = str(Path(sys.executable).parent / "segdet")
+
+TOY_CFG = textwrap.dedent("""
+    custom_imports = dict(imports=['segdet_toy_components'])
+    model = dict(type='ToyDetector', num_classes=3, width=8)
+    data = dict(samples_per_gpu=2, workers_per_gpu=0,
+                train=dict(type='ToyDataset', num=8, seed=0),
+                val=dict(type='ToyDataset', num=4, seed=1),
+                test=dict(type='ToyDataset', num=4, seed=1))
+    optimizer = dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4)
+    optimizer_config = dict(grad_clip=dict(max_norm=10, norm_type=2))
+    lr_config = dict(policy='step', step=[2], warmup='linear', warmup_iters=2, warmup_ratio=0.1)
+    runner = dict(type='EpochBasedRunner', max_epochs=2)
+    checkpoint_config = dict(interval=1)
+    log_config = dict(interval=2, hooks=[dict(type='TextLoggerHook')])
+    evaluation = dict(interval=1, metric='bbox', save_best='auto')
+    custom_hooks = []
+    workflow = [('train', 1)]
+""")
+
+
+def _segdet(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(TOY_DIR), OMP_NUM_THREADS="1")
+    proc = subprocess.run([SEGDET, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc
+
+
+def _write_cfg(tmp_path: Path, name: str = "toy_det.py", extra: str = "") -> Path:
+    path = tmp_path / name
+    path.write_text(TOY_CFG + extra)
+    return path
+
+
+def _json_log(work: Path) -> list[dict]:
+    (log,) = work.glob("*.log.json")
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_train_resume_test_cycle(tmp_path):
+    cfg = _write_cfg(tmp_path, extra="log_config = dict(interval=2, hooks=[dict(type='TextLoggerHook'), "
+                                     "dict(type='TensorboardLoggerHook')])\n")
+    work = tmp_path / "work"
+    _segdet("train", str(cfg), "--work-dir", str(work), "--seed", "0", "--device", "cpu",
+            "--tags", "exp1", "tiny", "--cfg-options", "runner.max_epochs=2", "data.samples_per_gpu=2",
+            cwd=tmp_path)
+    names = {p.name for p in work.iterdir()}
+    assert {"epoch_1.pth", "epoch_2.pth", "latest.pth", "toy_det.py", "env.json", "tf_logs"} <= names
+    assert any(n.startswith("best_bbox_mAP_epoch_") for n in names)
+    assert any(n.endswith(".log") for n in names)
+    env = json.loads((work / "env.json").read_text())
+    assert env["segdet"] and env["git_hash"] and "segdet" in env["plugins"] and env["tags"] == ["exp1", "tiny"]
+    lines = _json_log(work)
+    assert lines[0]["seed"] == 0 and lines[0]["tags"] == ["exp1", "tiny"]
+    assert [(x["epoch"], x["iter"]) for x in lines if x.get("mode") == "train"] == [(1, 2), (1, 4), (2, 2), (2, 4)]
+
+    proc = _segdet("train", str(cfg), "--work-dir", str(work), "--resume-from", str(work / "epoch_1.pth"),
+                   "--cfg-options", "runner.max_epochs=3", cwd=tmp_path)
+    assert "resumed epoch 1, iter 4" in proc.stdout
+    assert (work / "epoch_3.pth").exists()
+
+    out = tmp_path / "res.pkl"
+    proc = _segdet("test", str(cfg), str(work / "latest.pth"), "--eval", "bbox", "--out", str(out),
+                   "--device", "cpu", cwd=tmp_path)
+    assert "bbox_mAP:" in proc.stdout and "bbox_mAP_50:" in proc.stdout
+    results = pickle.loads(out.read_bytes())
+    assert len(results) == 4 and set(results[0]) == {"bboxes", "scores", "labels"}
+
+
+@pytest.mark.slow
+def test_auto_resume_and_default_work_dir(tmp_path):
+    cfg = _write_cfg(tmp_path, "my_toy.py")
+    _segdet("train", str(cfg), "--no-validate", "--cfg-options", "runner.max_epochs=1", cwd=tmp_path)
+    work = tmp_path / "work_dirs" / "my_toy"
+    assert (work / "epoch_1.pth").exists() and (work / "my_toy.py").exists()
+    proc = _segdet("train", str(cfg), "--no-validate", "--auto-resume", "--cfg-options", "runner.max_epochs=2",
+                   cwd=tmp_path)
+    assert "resumed epoch 1" in proc.stdout and (work / "epoch_2.pth").exists()
+
+
+@pytest.mark.slow
+def test_debug_runs_two_short_epochs(tmp_path):
+    cfg = _write_cfg(tmp_path, extra="data['train']['num'] = 40\n")
+    work = tmp_path / "dbg"
+    _segdet("train", str(cfg), "--debug", "--work-dir", str(work), cwd=tmp_path)
+    train = [(x["epoch"], x["iter"]) for x in _json_log(work) if x.get("mode") == "train"]
+    assert train == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]
+    assert [x["epoch"] for x in _json_log(work) if x.get("mode") == "val"] == [1, 2]
+
+
+@pytest.mark.slow
+def test_config_problems_reported_before_building(tmp_path):
+    cfg = _write_cfg(tmp_path, extra="model['type'] = 'ToyDetektor'\noptimizer['momentun'] = 0.9\n")
+    proc = _segdet("train", str(cfg), "--work-dir", str(tmp_path / "w"), cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "ToyDetektor" in proc.stderr and "ToyDetector" in proc.stderr
+    assert not (tmp_path / "w").exists()
+
+    cfg = _write_cfg(tmp_path, "missing.py",
+                     extra="data['train']['ann_file'] = 'data/shapes/annotations/train.json'\n")
+    proc = _segdet("train", str(cfg), "--work-dir", str(tmp_path / "w2"), cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "data/shapes/annotations/train.json" in proc.stderr
+    assert "segdet data shapes --out data/shapes" in proc.stderr
+
+
+@pytest.mark.slow
+def test_non_finite_loss_exits_with_clear_message(tmp_path):
+    cfg = _write_cfg(tmp_path, extra="model['nan_at_iter'] = 2\n")
+    proc = _segdet("train", str(cfg), "--work-dir", str(tmp_path / "w"), cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "NonFiniteLossError" in proc.stderr and "iteration 2" in proc.stderr and "loss_bbox" in proc.stderr
+    assert not list((tmp_path / "w").glob("*.pth"))
+
+
+def _has_real_tta() -> bool:
+    try:
+        import segdet.data.transforms.test_time_aug  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_real_tta(), reason="MultiScaleFlipAug not available yet")
+def test_aug_test_uses_flip_and_scales(tmp_path):
+    tta = ("dict(type='MultiScaleFlipAug', img_scale=(32, 32), flip=False, "
+           "transforms=[dict(type='Collect', keys=['img'])])")
+    cfg = _write_cfg(tmp_path, extra=f"data['test']['pipeline'] = [{tta}]\n")
+    work = tmp_path / "work"
+    _segdet("train", str(cfg), "--work-dir", str(work), "--no-validate", "--cfg-options", "runner.max_epochs=1",
+            cwd=tmp_path)
+    plain = _segdet("test", str(cfg), str(work / "latest.pth"), "--eval", "bbox", "--out",
+                    str(tmp_path / "a.pkl"), cwd=tmp_path)
+    aug = _segdet("test", str(cfg), str(work / "latest.pth"), "--eval", "bbox", "--aug-test", "--out",
+                  str(tmp_path / "b.pkl"), cwd=tmp_path)
+    assert "bbox_mAP" in plain.stdout and "bbox_mAP" in aug.stdout
+    a = pickle.loads((tmp_path / "a.pkl").read_bytes())
+    b = pickle.loads((tmp_path / "b.pkl").read_bytes())
+    assert len(a) == len(b) == 4
+    assert any(not (x["bboxes"] == y["bboxes"]).all() for x, y in zip(a, b))  # flip changes the merge
