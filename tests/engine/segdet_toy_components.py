@@ -6,7 +6,7 @@ Imported by tests directly and by configs through
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ class _Head(nn.Module):
 class ToyDetector(nn.Module):
     """conv -> BN -> ReLU -> global pool -> linear predicting one box and a class per image."""
 
-    def __init__(self, num_classes: int = 3, width: int = 8, nan_at_iter: Optional[int] = None,
+    def __init__(self, num_classes: int = 3, width: int = 8, nan_at_iter: int | None = None,
                  dropout: float = 0.0) -> None:
         super().__init__()
         self.conv = nn.Conv2d(3, width, 3, padding=1)
@@ -130,8 +130,8 @@ class ToyDataset(torch.utils.data.Dataset):
     CLASSES = ("red", "green", "blue")
 
     def __init__(self, num: int = 16, size: int = 32, seed: int = 0, test_mode: bool = False,
-                 pipeline: Optional[list] = None, ann_file: Optional[str] = None,
-                 classes: Optional[tuple] = None) -> None:
+                 pipeline: list | None = None, ann_file: str | None = None,
+                 classes: tuple | None = None) -> None:
         if ann_file is not None and not os.path.isfile(ann_file):
             from segdet.errors import DataFileNotFoundError
 

@@ -10,9 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import torch
-
 import segdet_toy_components as toy
+import torch
 
 HERE = Path(__file__).resolve().parent
 

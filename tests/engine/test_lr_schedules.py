@@ -5,12 +5,11 @@ import logging
 import math
 
 import pytest
+import segdet_toy_components as toy
 import torch
 
 from segdet.engine import EpochBasedRunner, Hook, IterBasedRunner
 from segdet.engine.hooks import build_lr_hook, build_momentum_hook
-
-import segdet_toy_components as toy
 
 BASE_LR = 0.1
 

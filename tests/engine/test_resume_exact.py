@@ -4,13 +4,12 @@ from __future__ import annotations
 import logging
 import os
 
+import segdet_toy_components as toy
 import torch
 
 from segdet.engine.env import set_random_seed
 from segdet.engine.train import train_model
 from segdet.registry import build
-
-import segdet_toy_components as toy
 
 
 def _train(work_dir, max_epochs, resume_from=None, auto_resume=False):

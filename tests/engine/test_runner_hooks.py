@@ -5,10 +5,9 @@ import logging
 
 import pluggy
 import pytest
+import segdet_toy_components as toy
 
 from segdet.engine import EpochBasedRunner, Hook, HookManager, Priority, get_priority, hookimpl
-
-import segdet_toy_components as toy
 
 
 class _Rec(Hook):

@@ -7,6 +7,7 @@ import logging
 import os
 
 import pytest
+import segdet_toy_components as toy
 import torch
 
 from segdet.engine import EpochBasedRunner, EvalHook, IterBasedRunner
@@ -15,8 +16,6 @@ from segdet.engine.env import set_random_seed
 from segdet.engine.train import register_training_hooks, train_model
 from segdet.errors import ConfigError, NonFiniteLossError
 from segdet.registry import build
-
-import segdet_toy_components as toy
 
 LOG = logging.getLogger("segdet")
 

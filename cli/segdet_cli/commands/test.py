@@ -7,7 +7,7 @@ import os
 import pickle
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -111,9 +111,9 @@ def _load_weights(model: Any, checkpoint: str, logger: Any) -> dict:
               help="Extra keyword arguments of dataset.evaluate, e.g. classwise=True.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")
 @click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none")
-def test(config: str, checkpoint: str, evals: Sequence[str], out: Optional[str], format_only: bool,
-         aug_test: bool, show_dir: Optional[str], work_dir: Optional[str], cfg_options: Sequence[str],
-         eval_options: Sequence[str], device: Optional[str], launcher: str) -> None:
+def test(config: str, checkpoint: str, evals: Sequence[str], out: str | None, format_only: bool,
+         aug_test: bool, show_dir: str | None, work_dir: str | None, cfg_options: Sequence[str],
+         eval_options: Sequence[str], device: str | None, launcher: str) -> None:
     """Test CHECKPOINT of a model from CONFIG; print and optionally save metrics and results."""
     if not (out or evals or format_only or show_dir):
         fail("give at least one of --out, --eval, --format-only or --show-dir")
@@ -128,6 +128,24 @@ def test(config: str, checkpoint: str, evals: Sequence[str], out: Optional[str],
              _parse_eval_options(eval_options), device, launcher)
     except SegdetError as err:
         raise click.ClickException(f"{type(err).__name__}: {err}") from err
+
+
+def _show_fn() -> Any:
+    """``segdet.apis.inference.show_result`` for detection results, when present (else the engine's cv2 drawing)."""
+    try:
+        from segdet.apis.inference import show_result
+    except ImportError:
+        return None
+
+    def show(filename: str, result: Any, classes: Any, out_file: str) -> None:
+        if isinstance(result, dict) and "bboxes" in result:
+            show_result(filename, result, class_names=classes, out_file=out_file)
+        else:
+            from segdet.engine.test import draw_result
+
+            draw_result(filename, result, classes, out_file)
+
+    return show
 
 
 def _parse_eval_options(items: Sequence[str]) -> dict[str, Any]:
@@ -161,9 +179,9 @@ def _build_test_loader(cfg: Any, aug_test: bool, distributed: bool) -> Any:
     return build_loader(dataset, samples_per_gpu, workers, dist=distributed, shuffle=False)
 
 
-def _run(cfg: Any, checkpoint: str, evals: list[str], out: Optional[str], format_only: bool, aug_test: bool,
-         show_dir: Optional[str], work_dir: Optional[str], eval_options: dict[str, Any],
-         device: Optional[str], launcher: str) -> None:
+def _run(cfg: Any, checkpoint: str, evals: list[str], out: str | None, format_only: bool, aug_test: bool,
+         show_dir: str | None, work_dir: str | None, eval_options: dict[str, Any],
+         device: str | None, launcher: str) -> None:
     from segdet.engine.dist import get_dist_info, init_dist
     from segdet.engine.logger import get_logger
     from segdet.engine.test import multi_gpu_test, single_gpu_test
@@ -180,10 +198,11 @@ def _run(cfg: Any, checkpoint: str, evals: list[str], out: Optional[str], format
     ckpt = _load_weights(model, checkpoint, logger)
     model.CLASSES = ckpt.get("meta", {}).get("CLASSES") or getattr(dataset, "CLASSES", None)
     model = model.to(dev)
+    show_fn = _show_fn() if show_dir else None
     if distributed:
-        results = multi_gpu_test(model, loader, show_dir=show_dir)
+        results = multi_gpu_test(model, loader, show_dir=show_dir, show_fn=show_fn)
     else:
-        results = single_gpu_test(model, loader, show_dir=show_dir)
+        results = single_gpu_test(model, loader, show_dir=show_dir, show_fn=show_fn)
     if rank != 0:
         return
     if out:
@@ -193,13 +212,14 @@ def _run(cfg: Any, checkpoint: str, evals: list[str], out: Optional[str], format
         fmt = getattr(dataset, "format_results", None)
         if fmt is None:
             fail(f"--format-only: {type(dataset).__name__} has no format_results()")
-        fmt(results, **eval_options)
+        else:
+            fmt(results, **eval_options)
     if evals:
         _evaluate(cfg, dataset, results, evals, eval_options, work_dir, checkpoint)
 
 
 def _evaluate(cfg: Any, dataset: Any, results: list[Any], evals: list[str], eval_options: dict[str, Any],
-              work_dir: Optional[str], checkpoint: str) -> None:
+              work_dir: str | None, checkpoint: str) -> None:
     eval_kwargs = dict(_plain(cfg.get("evaluation") or {}))
     for key in _HOOK_ONLY_KEYS:
         eval_kwargs.pop(key, None)

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -49,7 +49,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _truncated(dataset: Any, n: int) -> Optional[Any]:
+def _truncated(dataset: Any, n: int) -> Any | None:
     """A shallow copy of ``dataset`` whose per-image lists are cut to ``n``, when its length follows."""
     if len(dataset) <= n:
         return dataset
@@ -139,7 +139,7 @@ def _check_config(cfg: Any) -> None:
              + "\n".join(f"- {p}" for p in problems))
 
 
-def _setup_work_dir(cfg: Any, config: str, work_dir: Optional[str]) -> str:
+def _setup_work_dir(cfg: Any, config: str, work_dir: str | None) -> str:
     if work_dir:
         cfg["work_dir"] = work_dir
     elif not cfg.get("work_dir"):
@@ -181,9 +181,9 @@ def _build_model(cfg: Any) -> Any:
 @click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",
               help="pytorch: distributed under torchrun.")
 @click.option("--tags", cls=GreedyOption, multiple=True, help="Labels recorded in the log and logger hooks.")
-def train(config: str, work_dir: Optional[str], load_from: Optional[str], resume_from: Optional[str],
-          auto_resume: bool, no_validate: bool, seed: Optional[int], deterministic: bool,
-          cfg_options: Sequence[str], debug: bool, device: Optional[str], launcher: str,
+def train(config: str, work_dir: str | None, load_from: str | None, resume_from: str | None,
+          auto_resume: bool, no_validate: bool, seed: int | None, deterministic: bool,
+          cfg_options: Sequence[str], debug: bool, device: str | None, launcher: str,
           tags: Sequence[str]) -> None:
     """Train a model from CONFIG."""
     cfg = load_config(config, cfg_options)
@@ -204,8 +204,8 @@ def train(config: str, work_dir: Optional[str], load_from: Optional[str], resume
         raise click.ClickException(f"{type(err).__name__}: {err}") from err
 
 
-def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: Optional[int], deterministic: bool,
-         debug: bool, device: Optional[str], launcher: str, tags: list[str]) -> None:
+def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | None, deterministic: bool,
+         debug: bool, device: str | None, launcher: str, tags: list[str]) -> None:
     import torch
 
     from segdet.engine.dist import get_dist_info, init_dist

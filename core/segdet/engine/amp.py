@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import attrs
 import torch
@@ -21,7 +21,7 @@ class AmpSettings:
 
     enabled: bool = False
     device_type: str = "cpu"
-    dtype: Optional[torch.dtype] = None
+    dtype: torch.dtype | None = None
     loss_scale: Union[str, float, None] = None
 
     def autocast(self) -> Any:
@@ -29,7 +29,7 @@ class AmpSettings:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device_type, dtype=self.dtype)
 
-    def make_scaler(self) -> Optional[Any]:
+    def make_scaler(self) -> Any | None:
         """A GradScaler for float16 (None for bfloat16, which needs no loss scaling)."""
         if not self.enabled or self.dtype != torch.float16 or self.loss_scale is None:
             return None
@@ -40,8 +40,8 @@ class AmpSettings:
                                     backoff_factor=1.0, growth_interval=2**31 - 1)
 
 
-def amp_settings(fp16: Optional[dict], device: Union[str, torch.device],
-                 logger: Optional[logging.Logger] = None) -> AmpSettings:
+def amp_settings(fp16: dict | None, device: Union[str, torch.device],
+                 logger: logging.Logger | None = None) -> AmpSettings:
     """Settings for ``fp16=dict(loss_scale='dynamic'|number, dtype='float16'|'bfloat16')`` on ``device``.
 
     float16 is used where the device supports it with a GradScaler; on a CPU,

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -104,8 +104,8 @@ def copy_checkpoint(src: str, dst: str) -> None:
     atomic_write(dst, _copy)
 
 
-def save_checkpoint(model: nn.Module, filename: str, optimizer: Optional[torch.optim.Optimizer] = None,
-                    meta: Optional[dict] = None, **extra: Any) -> None:
+def save_checkpoint(model: nn.Module, filename: str, optimizer: torch.optim.Optimizer | None = None,
+                    meta: dict | None = None, **extra: Any) -> None:
     """Write ``{'meta', 'state_dict', 'optimizer', **extra}`` to ``filename`` atomically."""
     if meta is not None and not isinstance(meta, dict):
         raise TypeError(f"meta must be a dict or None, got {type(meta).__name__}")
@@ -130,7 +130,7 @@ def read_checkpoint(filename: str, map_location: Any = "cpu") -> dict[str, Any]:
 
 
 def load_checkpoint(model: nn.Module, filename: str, map_location: Any = "cpu", strict: bool = False,
-                    logger: Optional[logging.Logger] = None) -> dict[str, Any]:
+                    logger: logging.Logger | None = None) -> dict[str, Any]:
     """Load the weights of ``filename`` into ``model`` and return the whole checkpoint.
 
     Missing and unexpected keys are logged (and raise :class:`CheckpointError`
@@ -159,7 +159,7 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = "cpu", 
     return checkpoint
 
 
-def find_latest_checkpoint(work_dir: str) -> Optional[str]:
+def find_latest_checkpoint(work_dir: str) -> str | None:
     """``latest.pth`` of ``work_dir`` if present, else the ``epoch_N``/``iter_N`` file with largest N."""
     latest = os.path.join(work_dir, "latest.pth")
     if os.path.isfile(latest):

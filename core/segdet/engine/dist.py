@@ -5,7 +5,7 @@ import functools
 import logging
 import os
 import warnings
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -19,7 +19,7 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def init_dist(launcher: str = "pytorch", backend: Optional[str] = None, device: Optional[str] = None) -> torch.device:
+def init_dist(launcher: str = "pytorch", backend: str | None = None, device: str | None = None) -> torch.device:
     """Join the process group started by ``torchrun`` (``--launcher pytorch``) and return this rank's device.
 
     The backend is ``nccl`` when the device is CUDA, ``gloo`` otherwise; each rank
@@ -103,7 +103,7 @@ class StepAdapter(nn.Module):
 
 
 def wrap_for_training(model: nn.Module, device: torch.device, distributed: bool,
-                      find_unused_parameters: bool = False) -> Optional[nn.Module]:
+                      find_unused_parameters: bool = False) -> nn.Module | None:
     """The step module the runner calls: DDP over a :class:`StepAdapter` when distributed, else None."""
     if not distributed:
         return None
@@ -115,7 +115,7 @@ def wrap_for_training(model: nn.Module, device: torch.device, distributed: bool,
 
 
 def convert_sync_batchnorm(model: nn.Module, device: torch.device,
-                           logger: Optional[logging.Logger] = None) -> nn.Module:
+                           logger: logging.Logger | None = None) -> nn.Module:
     """BatchNorm -> SyncBatchNorm on CUDA; on other devices SyncBN is unsupported, so the
     model keeps (or goes back to) plain BatchNorm, with a warning."""
     if device.type == "cuda":

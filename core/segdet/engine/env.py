@@ -6,7 +6,7 @@ import platform
 import random
 import subprocess
 import sys
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ def plugin_versions() -> dict[str, str]:
     return dict(sorted(versions.items()))
 
 
-def get_git_hash(cwd: Optional[str] = None, digits: Optional[int] = None) -> str:
+def get_git_hash(cwd: str | None = None, digits: int | None = None) -> str:
     """The ``HEAD`` commit of the git checkout at ``cwd`` (or of segdet's sources), or ``'unknown'``."""
     where = cwd or os.path.dirname(os.path.abspath(__file__))
     try:
@@ -68,7 +68,7 @@ def set_random_seed(seed: int, deterministic: bool = False) -> None:
         torch.backends.cudnn.benchmark = False
 
 
-def init_random_seed(seed: Optional[int] = None, device: str = "cpu") -> int:
+def init_random_seed(seed: int | None = None, device: str = "cpu") -> int:
     """``seed`` or a random one; in a distributed run every rank gets rank 0's."""
     if seed is not None:
         return int(seed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator, Mapping
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Sampler
@@ -74,7 +74,7 @@ def _collate_fn() -> Any:
     return collate
 
 
-def build_dataset_from_cfg(cfg: Mapping[str, Any], default_args: Optional[Mapping[str, Any]] = None) -> Any:
+def build_dataset_from_cfg(cfg: Mapping[str, Any], default_args: Mapping[str, Any] | None = None) -> Any:
     """``segdet.data.builder.build_dataset`` if present, else ``registry.build(cfg, 'datasets')``."""
     try:
         from ..data.builder import build_dataset
@@ -86,7 +86,7 @@ def build_dataset_from_cfg(cfg: Mapping[str, Any], default_args: Optional[Mappin
 
 
 def build_loader(dataset: Any, samples_per_gpu: int, workers_per_gpu: int, dist: bool = False,
-                 shuffle: bool = True, seed: Optional[int] = None, drop_last: bool = False,
+                 shuffle: bool = True, seed: int | None = None, drop_last: bool = False,
                  persistent_workers: bool = False) -> Any:
     """A data loader per the contract of ``segdet.data.builder.build_dataloader``."""
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Optional
 
 __all__ = ["get_logger", "print_log"]
 
@@ -23,7 +22,7 @@ def _rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
 
-def get_logger(name: str = "segdet", log_file: Optional[str] = None,
+def get_logger(name: str = "segdet", log_file: str | None = None,
                log_level: int = logging.INFO, file_mode: str = "w") -> logging.Logger:
     """Return logger ``name``; the first call with a ``log_file`` adds a file handler (rank 0 only).
 
@@ -53,7 +52,7 @@ def get_logger(name: str = "segdet", log_file: Optional[str] = None,
     return logger
 
 
-def print_log(msg: str, logger: Optional[logging.Logger] = None, level: int = logging.INFO) -> None:
+def print_log(msg: str, logger: logging.Logger | None = None, level: int = logging.INFO) -> None:
     """Log ``msg`` to ``logger``, or print it when no logger is given."""
     if logger is None:
         print(msg)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from torch import nn
@@ -55,8 +55,8 @@ def build_optimizer(model: nn.Module, cfg: Mapping[str, Any]) -> torch.optim.Opt
     return cls(params, **cfg)
 
 
-def paramwise_groups(model: nn.Module, paramwise_cfg: Mapping[str, Any], base_lr: Optional[float],
-                     base_wd: Optional[float]) -> list[dict[str, Any]]:
+def paramwise_groups(model: nn.Module, paramwise_cfg: Mapping[str, Any], base_lr: float | None,
+                     base_wd: float | None) -> list[dict[str, Any]]:
     """One param group per parameter, with ``lr`` / ``weight_decay`` multiplied as configured."""
     unknown = set(paramwise_cfg) - _PARAMWISE_KEYS
     if unknown:
@@ -75,7 +75,7 @@ def paramwise_groups(model: nn.Module, paramwise_cfg: Mapping[str, Any], base_lr
 
 
 def _add_params(groups: list[dict[str, Any]], module: nn.Module, prefix: str, pcfg: Mapping[str, Any],
-                custom_keys: dict[str, Any], base_lr: Optional[float], base_wd: Optional[float]) -> None:
+                custom_keys: dict[str, Any], base_lr: float | None, base_wd: float | None) -> None:
     sorted_keys = sorted(sorted(custom_keys), key=len, reverse=True)
     is_norm = isinstance(module, _NORMS)
     is_dwconv = isinstance(module, nn.Conv2d) and module.in_channels == module.groups

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Optional, TextIO
+from typing import Any, TextIO
 
 __all__ = ["Progress"]
 
@@ -16,7 +16,7 @@ class Progress:
     way, so logs stay readable. ``enabled=False`` (ranks other than 0) prints nothing.
     """
 
-    def __init__(self, total: int, desc: str = "", stream: Optional[TextIO] = None,
+    def __init__(self, total: int, desc: str = "", stream: TextIO | None = None,
                  enabled: bool = True, lines: int = 10) -> None:
         self.total = max(int(total), 0)
         self.desc = desc

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Union
 
 __all__ = [
     "annealing_cos", "annealing_linear", "format_param",
@@ -46,8 +46,8 @@ def format_param(name: str, optim: Any, param: Union[float, Sequence[float], dic
         if len(param) != len(optim.param_groups):
             raise ValueError(f"expected {len(optim.param_groups)} values for {name}, got {len(param)}")
         return [float(p) for p in param]
-    if name not in param:
-        raise KeyError(f"{name} is not found in {param.keys()}")
+    if not isinstance(param, dict) or name not in param:
+        raise KeyError(f"{name} is not found in {param!r}")
     return format_param(name, optim, param[name])
 
 
@@ -57,7 +57,7 @@ class Schedule:
     by_epoch: bool = True
     iter_only: bool = False
 
-    def before_run(self, optimizer: Any, max_iters: Optional[int]) -> None:
+    def before_run(self, optimizer: Any, max_iters: int | None) -> None:
         """Set up what depends on the run (total steps, per-group initial values)."""
 
     def get_value(self, progress: int, max_progress: int, base: float, group: dict) -> float:
@@ -71,7 +71,7 @@ class StepSchedule(Schedule):
     """``base * gamma ** k``, k = steps passed; ``step`` an int (every ``step``) or a list of milestones."""
 
     def __init__(self, step: Union[int, Sequence[int]], gamma: float = 0.1,
-                 min_lr: Optional[float] = None) -> None:
+                 min_lr: float | None = None) -> None:
         if isinstance(step, (list, tuple)):
             if not all(isinstance(s, int) and s > 0 for s in step):
                 raise ValueError(f"step must be positive ints, got {step!r}")
@@ -128,14 +128,18 @@ class InvSchedule(Schedule):
 class CosineAnnealingSchedule(Schedule):
     """Cosine from ``base`` to ``min_lr`` (or ``base * min_lr_ratio``) over the run."""
 
-    def __init__(self, min_lr: Optional[float] = None, min_lr_ratio: Optional[float] = None) -> None:
+    def __init__(self, min_lr: float | None = None, min_lr_ratio: float | None = None) -> None:
         if (min_lr is None) == (min_lr_ratio is None):
             raise ValueError("give exactly one of min_lr and min_lr_ratio")
         self.min_lr, self.min_lr_ratio = min_lr, min_lr_ratio
 
     def get_value(self, progress: int, max_progress: int, base: float, group: dict) -> float:
-        target = base * self.min_lr_ratio if self.min_lr_ratio is not None else self.min_lr
-        return annealing_cos(base, float(target), progress / max_progress)
+        if self.min_lr_ratio is not None:
+            target = base * self.min_lr_ratio
+        else:
+            assert self.min_lr is not None
+            target = self.min_lr
+        return annealing_cos(base, target, progress / max_progress)
 
 
 class FixedSchedule(Schedule):
@@ -152,7 +156,7 @@ class OneCycleSchedule(Schedule):
     by_epoch = False
     iter_only = True
 
-    def __init__(self, max_lr: Union[float, Sequence[float], dict], total_steps: Optional[int] = None,
+    def __init__(self, max_lr: Union[float, Sequence[float], dict], total_steps: int | None = None,
                  pct_start: float = 0.3, anneal_strategy: str = "cos", div_factor: float = 25.0,
                  final_div_factor: float = 1e4, three_phase: bool = False) -> None:
         if total_steps is not None and (not isinstance(total_steps, int) or total_steps <= 0):
@@ -164,7 +168,7 @@ class OneCycleSchedule(Schedule):
         self.div_factor, self.final_div_factor, self.three_phase = div_factor, final_div_factor, three_phase
         self.phases: list[tuple[float, float, float]] = []
 
-    def before_run(self, optimizer: Any, max_iters: Optional[int]) -> None:
+    def before_run(self, optimizer: Any, max_iters: int | None) -> None:
         total = self.total_steps or max_iters
         if total is None:
             raise ValueError("OneCycle needs total_steps or a runner with max_iters")
@@ -213,7 +217,7 @@ class CyclicSchedule(Schedule):
         self.max_iter_per_phase = 1
         self.phases: list[tuple[int, int, float, float]] = []
 
-    def before_run(self, optimizer: Any, max_iters: Optional[int]) -> None:
+    def before_run(self, optimizer: Any, max_iters: int | None) -> None:
         if max_iters is None:
             raise ValueError("the cyclic schedule needs a runner with max_iters")
         self.max_iter_per_phase = max_iters // self.cyclic_times
@@ -239,22 +243,25 @@ class StepMomentumSchedule(StepSchedule):
     """Momentum ``base * gamma ** k`` (default gamma 0.5), floored at ``min_momentum``."""
 
     def __init__(self, step: Union[int, Sequence[int]], gamma: float = 0.5,
-                 min_momentum: Optional[float] = None) -> None:
+                 min_momentum: float | None = None) -> None:
         super().__init__(step, gamma, min_momentum)
 
 
 class CosineAnnealingMomentumSchedule(Schedule):
     """Cosine from the base momentum to ``min_momentum`` (or ``base * min_momentum_ratio``)."""
 
-    def __init__(self, min_momentum: Optional[float] = None, min_momentum_ratio: Optional[float] = None) -> None:
+    def __init__(self, min_momentum: float | None = None, min_momentum_ratio: float | None = None) -> None:
         if (min_momentum is None) == (min_momentum_ratio is None):
             raise ValueError("give exactly one of min_momentum and min_momentum_ratio")
         self.min_momentum, self.min_momentum_ratio = min_momentum, min_momentum_ratio
 
     def get_value(self, progress: int, max_progress: int, base: float, group: dict) -> float:
-        ratio = self.min_momentum_ratio
-        target = base * ratio if ratio is not None else self.min_momentum
-        return annealing_cos(base, float(target), progress / max_progress)
+        if self.min_momentum_ratio is not None:
+            target = base * self.min_momentum_ratio
+        else:
+            assert self.min_momentum is not None
+            target = self.min_momentum
+        return annealing_cos(base, target, progress / max_progress)
 
 
 class CyclicMomentumSchedule(CyclicSchedule):
@@ -273,13 +280,13 @@ class OneCycleMomentumSchedule(Schedule):
 
     def __init__(self, base_momentum: Union[float, Sequence[float], dict] = 0.85,
                  max_momentum: Union[float, Sequence[float], dict] = 0.95, pct_start: float = 0.3,
-                 anneal_strategy: str = "cos", three_phase: bool = False, total_steps: Optional[int] = None) -> None:
+                 anneal_strategy: str = "cos", three_phase: bool = False, total_steps: int | None = None) -> None:
         self.base_momentum, self.max_momentum, self.pct_start = base_momentum, max_momentum, pct_start
         self.anneal_func = _anneal_func(anneal_strategy)
         self.three_phase, self.total_steps = three_phase, total_steps
         self.phases: list[tuple[float, str, str]] = []
 
-    def before_run(self, optimizer: Any, max_iters: Optional[int]) -> None:
+    def before_run(self, optimizer: Any, max_iters: int | None) -> None:
         total = self.total_steps or max_iters
         if total is None:
             raise ValueError("OneCycle momentum needs total_steps or a runner with max_iters")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import Any, Optional
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -13,9 +13,11 @@ from .dist import all_gather_object, broadcast_buffers, get_dist_info
 from .progress import Progress
 from .runner.base import to_device
 
-__all__ = ["single_gpu_test", "multi_gpu_test", "results_to_cpu"]
+__all__ = ["single_gpu_test", "multi_gpu_test", "results_to_cpu", "draw_result", "ShowFn"]
 
 _MISSING = object()
+#: ``show_fn(filename, result, class_names, out_file)`` draws one result
+ShowFn = Callable[[str, Any, Any, str], Any]
 
 
 def results_to_cpu(result: Any) -> Any:
@@ -33,8 +35,8 @@ def _device_of(model: nn.Module) -> torch.device:
     return first.device if first is not None else torch.device("cpu")
 
 
-def _run(model: nn.Module, data_loader: Any, show_dir: Optional[str], total: int, desc: str,
-         enabled: bool) -> list[Any]:
+def _run(model: nn.Module, data_loader: Any, show_dir: str | None, total: int, desc: str,
+         enabled: bool, show_fn: ShowFn | None = None) -> list[Any]:
     model = unwrap_model(model)
     was_training = model.training
     model.eval()
@@ -45,25 +47,28 @@ def _run(model: nn.Module, data_loader: Any, show_dir: Optional[str], total: int
             batch = model(return_loss=False, rescale=True, **to_device(data, device))
             batch = results_to_cpu(batch)
             if show_dir:
-                _show(data, batch, show_dir, getattr(model, "CLASSES", None))
+                _show(data, batch, show_dir, getattr(model, "CLASSES", None), show_fn)
             results.extend(batch)
             bar.update(len(batch))
     model.train(was_training)
     return results
 
 
-def single_gpu_test(model: nn.Module, data_loader: Any, show_dir: Optional[str] = None) -> list[Any]:
+def single_gpu_test(model: nn.Module, data_loader: Any, show_dir: str | None = None,
+                    show_fn: ShowFn | None = None) -> list[Any]:
     """Test ``model`` on every batch of ``data_loader`` (on the model's device).
 
     The model is called as ``model(return_loss=False, rescale=True, **data)`` and returns
     one result per image (see CONTRACTS); results are moved to the CPU. With
-    ``show_dir``, an image with predictions drawn is written per input image.
+    ``show_dir``, an image with predictions drawn is written per input image, by
+    ``show_fn(filename, result, class_names, out_file)`` (default: boxes or a colour mask with cv2).
     """
-    return _run(model, data_loader, show_dir, len(data_loader.dataset), "test", True)
+    return _run(model, data_loader, show_dir, len(data_loader.dataset), "test", True, show_fn)
 
 
-def multi_gpu_test(model: nn.Module, data_loader: Any, tmpdir: Optional[str] = None,
-                   gpu_collect: bool = True, show_dir: Optional[str] = None) -> list[Any]:
+def multi_gpu_test(model: nn.Module, data_loader: Any, tmpdir: str | None = None,
+                   gpu_collect: bool = True, show_dir: str | None = None,
+                   show_fn: ShowFn | None = None) -> list[Any]:
     """Test with one shard of the data set per rank and gather every result on every rank.
 
     Buffers (BatchNorm statistics) are first broadcast from rank 0 so every rank runs the same model.
@@ -76,7 +81,7 @@ def multi_gpu_test(model: nn.Module, data_loader: Any, tmpdir: Optional[str] = N
     rank, world_size = get_dist_info()
     broadcast_buffers(unwrap_model(model))
     size = len(data_loader.dataset)
-    part = _run(model, data_loader, show_dir, -(-size // world_size), "test", rank == 0)
+    part = _run(model, data_loader, show_dir, -(-size // world_size), "test", rank == 0, show_fn)
     parts = all_gather_object(part)
     ordered: list[Any] = []
     for items in itertools.zip_longest(*parts, fillvalue=_MISSING):
@@ -84,32 +89,24 @@ def multi_gpu_test(model: nn.Module, data_loader: Any, tmpdir: Optional[str] = N
     return ordered[:size]
 
 
-def _show(data: dict, batch: list[Any], show_dir: str, classes: Any) -> None:
+def _show(data: dict, batch: list[Any], show_dir: str, classes: Any, show_fn: ShowFn | None) -> None:
     metas = data.get("img_metas")
     if isinstance(metas, list) and metas and isinstance(metas[0], list):
         metas = metas[0]
     if not isinstance(metas, list):
         return
     os.makedirs(show_dir, exist_ok=True)
-    try:
-        from segdet.apis.inference import show_result as api_show  # optional, above the engine
-    except ImportError:
-        api_show = None
     for meta, result in zip(metas, batch):
         filename = meta.get("filename") or meta.get("ori_filename")
         if not filename or not os.path.isfile(filename):
             continue
         out_file = os.path.join(show_dir, os.path.basename(filename))
-        if api_show is not None:
-            try:
-                api_show(filename, result, out_file=out_file)
-                continue
-            except TypeError:
-                pass
-        _draw(filename, result, out_file, classes)
+        (show_fn or draw_result)(filename, result, classes, out_file)
 
 
-def _draw(filename: str, result: Any, out_file: str, classes: Any, score_thr: float = 0.3) -> None:
+def draw_result(filename: str, result: Any, classes: Any, out_file: str, score_thr: float = 0.3) -> None:
+    """Write ``filename`` with a detection result's boxes (score >= ``score_thr``) or a segmentation
+    result's colour mask drawn, to ``out_file``."""
     import cv2
     import numpy as np
 

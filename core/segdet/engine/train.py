@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import torch
 from torch import nn
@@ -117,7 +117,7 @@ def _register_custom_hook(runner: BaseRunner, hook_cfg: Mapping[str, Any]) -> No
     runner.register_hook(hook, priority)
 
 
-def _loader_args(cfg: Mapping[str, Any], distributed: bool, seed: Optional[int]) -> dict[str, Any]:
+def _loader_args(cfg: Mapping[str, Any], distributed: bool, seed: int | None) -> dict[str, Any]:
     data = cfg["data"]
     args = dict(samples_per_gpu=data.get("samples_per_gpu", 2), workers_per_gpu=data.get("workers_per_gpu", 2),
                 dist=distributed, seed=seed, persistent_workers=data.get("persistent_workers", False))
@@ -138,8 +138,8 @@ def _build_val_loader(cfg: Mapping[str, Any], distributed: bool, val_dataset: An
 
 
 def train_model(model: nn.Module, datasets: Union[Any, Sequence[Any]], cfg: Any, distributed: bool = False,
-                validate: bool = False, timestamp: Optional[str] = None, meta: Optional[dict] = None,
-                device: Union[str, torch.device, None] = None, logger: Optional[logging.Logger] = None,
+                validate: bool = False, timestamp: str | None = None, meta: dict | None = None,
+                device: Union[str, torch.device, None] = None, logger: logging.Logger | None = None,
                 val_dataset: Any = None, tags: Sequence[str] = ()) -> BaseRunner:
     """Train ``model`` on ``datasets`` (one per workflow entry) as ``cfg`` says; returns the runner.
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Optional
+from typing import Any
 
 from .base import Hook
 
@@ -21,7 +21,7 @@ class CheckpointHook(Hook):
     priority = "NORMAL"
 
     def __init__(self, interval: int = -1, by_epoch: bool = True, save_optimizer: bool = True,
-                 out_dir: Optional[str] = None, max_keep_ckpts: int = -1, save_last: bool = True,
+                 out_dir: str | None = None, max_keep_ckpts: int = -1, save_last: bool = True,
                  create_symlink: bool = True) -> None:
         self.interval, self.by_epoch, self.save_optimizer = interval, by_epoch, save_optimizer
         self.out_dir, self.max_keep_ckpts, self.save_last = out_dir, max_keep_ckpts, save_last

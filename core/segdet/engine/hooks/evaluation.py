@@ -5,7 +5,7 @@ import inspect
 import math
 import os
 from collections.abc import Sequence
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from ...errors import ConfigError
 from .base import Hook
@@ -31,12 +31,12 @@ class EvalHook(Hook):
 
     priority = "LOW"
 
-    def __init__(self, dataloader: Any, start: Optional[int] = None, interval: int = 1, by_epoch: bool = True,
-                 save_best: Optional[str] = None, rule: Optional[str] = None,
-                 metric: Optional[Any] = None, classwise: Optional[bool] = None,
-                 eval_kwargs: Optional[dict] = None, test_fn: Optional[Callable[..., list]] = None,
-                 greater_keys: Optional[Sequence[str]] = None, less_keys: Optional[Sequence[str]] = None,
-                 out_dir: Optional[str] = None) -> None:
+    def __init__(self, dataloader: Any, start: int | None = None, interval: int = 1, by_epoch: bool = True,
+                 save_best: str | None = None, rule: str | None = None,
+                 metric: Any | None = None, classwise: bool | None = None,
+                 eval_kwargs: dict | None = None, test_fn: Callable[..., list] | None = None,
+                 greater_keys: Sequence[str] | None = None, less_keys: Sequence[str] | None = None,
+                 out_dir: str | None = None) -> None:
         if interval <= 0:
             raise ValueError(f"evaluation.interval must be a positive number, got {interval}")
         if start is not None and start < 0:
@@ -55,9 +55,9 @@ class EvalHook(Hook):
         self.less_keys = tuple(less_keys or ()) + _LESS_KEYS
         self.save_best, self.out_dir = save_best, out_dir
         self.initial_flag = True
-        self.best_ckpt_path: Optional[str] = None
-        self.rule: Optional[str] = None
-        self.key_indicator: Optional[str] = None
+        self.best_ckpt_path: str | None = None
+        self.rule: str | None = None
+        self.key_indicator: str | None = None
         if save_best is not None:
             self._init_rule(rule, save_best)
 
@@ -77,7 +77,7 @@ class EvalHook(Hook):
             raise ConfigError(f"evaluation: {type(self.dataloader.dataset).__name__}.evaluate"
                               f"{inspect.signature(evaluate)} does not accept {unknown}")
 
-    def _init_rule(self, rule: Optional[str], key: str) -> None:
+    def _init_rule(self, rule: str | None, key: str) -> None:
         if rule is not None and rule not in _RULES:
             raise ValueError(f"evaluation.rule must be 'greater', 'less' or None, got {rule!r}")
         if rule is None and key != "auto":
@@ -154,7 +154,7 @@ class EvalHook(Hook):
         if self.save_best and key_score is not None:
             self._save_ckpt(runner, key_score)
 
-    def evaluate(self, runner: Any, results: list[Any]) -> Optional[float]:
+    def evaluate(self, runner: Any, results: list[Any]) -> float | None:
         eval_res = self.dataloader.dataset.evaluate(results, logger=runner.logger, **self.eval_kwargs)
         for name, val in eval_res.items():
             runner.log_buffer.output[name] = val

@@ -28,7 +28,8 @@ class LoggerHook(Hook):
                  by_epoch: bool = True) -> None:
         self.interval, self.ignore_last, self.reset_flag, self.by_epoch = interval, ignore_last, reset_flag, by_epoch
 
-    def log(self, runner: Any) -> None:
+    def log(self, runner: Any) -> Any:
+        """Write the averaged values of ``runner.log_buffer.output``."""
         raise NotImplementedError
 
     @staticmethod

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from ..schedules import Schedule
 from .param_scheduler import ParamSchedulerHook, policy_to_type
@@ -26,8 +26,8 @@ class LrUpdaterHook(ParamSchedulerHook):
     priority = "VERY_HIGH"
     _initial_key = "initial_lr"
 
-    def __init__(self, schedule: Union[Schedule, Mapping[str, Any]], by_epoch: Optional[bool] = None,
-                 warmup: Optional[str] = None, warmup_iters: int = 0, warmup_ratio: float = 0.1,
+    def __init__(self, schedule: Union[Schedule, Mapping[str, Any]], by_epoch: bool | None = None,
+                 warmup: str | None = None, warmup_iters: int = 0, warmup_ratio: float = 0.1,
                  warmup_by_epoch: bool = False) -> None:
         super().__init__(schedule, by_epoch, warmup, warmup_iters, warmup_ratio, warmup_by_epoch)
 
@@ -54,7 +54,7 @@ class LrUpdaterHook(ParamSchedulerHook):
         self.base_values = list(state.get("base_values", self.base_values))
 
 
-def build_lr_hook(lr_config: Mapping[str, Any], default_by_epoch: Optional[bool] = None) -> LrUpdaterHook:
+def build_lr_hook(lr_config: Mapping[str, Any], default_by_epoch: bool | None = None) -> LrUpdaterHook:
     """``lr_config=dict(policy='step', step=[8, 11], warmup='linear', ...)`` -> :class:`LrUpdaterHook`.
 
     The policy's own keys go to schedule ``policy.title()`` of group ``segdet.schedulers``

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from ..schedules import Schedule
 from .param_scheduler import ParamSchedulerHook, policy_to_type
@@ -21,8 +21,8 @@ class MomentumUpdaterHook(ParamSchedulerHook):
     priority = "HIGH"
     _initial_key = "initial_momentum"
 
-    def __init__(self, schedule: Union[Schedule, Mapping[str, Any]], by_epoch: Optional[bool] = None,
-                 warmup: Optional[str] = None, warmup_iters: int = 0, warmup_ratio: float = 0.9,
+    def __init__(self, schedule: Union[Schedule, Mapping[str, Any]], by_epoch: bool | None = None,
+                 warmup: str | None = None, warmup_iters: int = 0, warmup_ratio: float = 0.9,
                  warmup_by_epoch: bool = False) -> None:
         super().__init__(schedule, by_epoch, warmup, warmup_iters, warmup_ratio, warmup_by_epoch)
 
@@ -51,7 +51,7 @@ class MomentumUpdaterHook(ParamSchedulerHook):
 
 
 def build_momentum_hook(momentum_config: Mapping[str, Any],
-                        default_by_epoch: Optional[bool] = None) -> MomentumUpdaterHook:
+                        default_by_epoch: bool | None = None) -> MomentumUpdaterHook:
     """``momentum_config=dict(policy='cyclic', target_ratio=..., ...)`` -> :class:`MomentumUpdaterHook`
     with schedule ``<Policy>Momentum`` of group ``segdet.schedulers``."""
     cfg = dict(momentum_config)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from torch import nn
@@ -48,7 +48,7 @@ class OptimizerHook(Hook):
 
     priority = "ABOVE_NORMAL"
 
-    def __init__(self, grad_clip: Optional[dict] = None, cumulative_iters: int = 1,
+    def __init__(self, grad_clip: dict | None = None, cumulative_iters: int = 1,
                  detect_anomalous_params: bool = False, check_finite: bool = True) -> None:
         if grad_clip is not None:
             unknown = set(grad_clip) - {"max_norm", "norm_type", "error_if_nonfinite"}
@@ -64,7 +64,7 @@ class OptimizerHook(Hook):
         self._divisible_iters = 0
         self._remainder_iters = 0
 
-    def clip_grads(self, params: Any) -> Optional[float]:
+    def clip_grads(self, params: Any) -> float | None:
         params = [p for p in params if p.requires_grad and p.grad is not None]
         if not params or self.grad_clip is None:
             return None

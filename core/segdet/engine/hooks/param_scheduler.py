@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from ...registry import build
 from ..schedules import Schedule
@@ -27,8 +27,8 @@ class ParamSchedulerHook(Hook):
 
     _initial_key = "initial_lr"
 
-    def __init__(self, schedule: Union[Schedule, Mapping[str, Any]], by_epoch: Optional[bool] = None,
-                 warmup: Optional[str] = None, warmup_iters: int = 0, warmup_ratio: float = 0.1,
+    def __init__(self, schedule: Union[Schedule, Mapping[str, Any]], by_epoch: bool | None = None,
+                 warmup: str | None = None, warmup_iters: int = 0, warmup_ratio: float = 0.1,
                  warmup_by_epoch: bool = False) -> None:
         if isinstance(schedule, Mapping):
             schedule = build(schedule, "schedulers")
@@ -46,8 +46,8 @@ class ParamSchedulerHook(Hook):
             if not 0 < warmup_ratio <= 1.0:
                 raise ValueError('"warmup_ratio" must be in range (0,1]')
         self.warmup, self.warmup_ratio, self.warmup_by_epoch = warmup, warmup_ratio, warmup_by_epoch
-        self.warmup_iters: Optional[int] = warmup_iters
-        self.warmup_epochs: Optional[int] = None
+        self.warmup_iters: int | None = warmup_iters
+        self.warmup_epochs: int | None = None
         if warmup_by_epoch:
             self.warmup_epochs, self.warmup_iters = warmup_iters, None
         self.base_values: list[float] = []

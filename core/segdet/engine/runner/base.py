@@ -5,7 +5,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import torch
 from torch import nn
@@ -56,12 +56,12 @@ class BaseRunner:
         rank: process rank; only rank 0 writes files.
     """
 
-    def __init__(self, model: nn.Module, optimizer: Optional[torch.optim.Optimizer] = None,
-                 work_dir: Optional[str] = None, logger: Optional[logging.Logger] = None,
-                 meta: Optional[dict] = None, max_iters: Optional[int] = None,
-                 max_epochs: Optional[int] = None, step_module: Optional[nn.Module] = None,
-                 device: Union[str, torch.device, None] = None, amp: Optional[AmpSettings] = None,
-                 rank: int = 0, world_size: int = 1, timestamp: Optional[str] = None) -> None:
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                 work_dir: str | None = None, logger: logging.Logger | None = None,
+                 meta: dict | None = None, max_iters: int | None = None,
+                 max_epochs: int | None = None, step_module: nn.Module | None = None,
+                 device: Union[str, torch.device, None] = None, amp: AmpSettings | None = None,
+                 rank: int = 0, world_size: int = 1, timestamp: str | None = None) -> None:
         if max_epochs is not None and max_iters is not None:
             raise ValueError("give only one of max_epochs and max_iters")
         self.model = unwrap_model(model)
@@ -81,7 +81,7 @@ class BaseRunner:
         self.grad_scaler = self.amp.make_scaler()
         self.rank, self.world_size = rank, world_size
         self.timestamp = timestamp or time.strftime("%Y%m%d_%H%M%S", time.localtime())
-        self.mode: Optional[str] = None
+        self.mode: str | None = None
         self._hooks = HookManager()
         self._epoch = 0
         self._iter = 0
@@ -95,6 +95,8 @@ class BaseRunner:
         self._pending_state: dict[str, Any] = {}
         #: a progress bar per training epoch (tqdm on a TTY, plain lines otherwise)
         self.show_progress = True
+        #: labels of the run (``segdet train --tags``), read by logger hooks
+        self.tags: list[str] = []
 
     # -- progress -------------------------------------------------------------------
     @property
@@ -110,11 +112,11 @@ class BaseRunner:
         return self._inner_iter
 
     @property
-    def max_epochs(self) -> Optional[int]:
+    def max_epochs(self) -> int | None:
         return self._max_epochs
 
     @property
-    def max_iters(self) -> Optional[int]:
+    def max_iters(self) -> int | None:
         return self._max_iters
 
     @property
@@ -189,7 +191,7 @@ class BaseRunner:
         return checkpoint
 
     def save_checkpoint(self, out_dir: str, filename_tmpl: str = "epoch_{}.pth", save_optimizer: bool = True,
-                        meta: Optional[dict] = None, create_symlink: bool = True) -> str:
+                        meta: dict | None = None, create_symlink: bool = True) -> str:
         """Write ``filename_tmpl`` (formatted with the finished epoch/iteration) atomically,
         and copy it to ``latest.pth`` when ``create_symlink``. Returns the path."""
         raise NotImplementedError
@@ -243,6 +245,10 @@ class BaseRunner:
             fn = getattr(hook, "load_state_dict", None)
             if name in self._pending_state and callable(fn) and not isinstance(hook, nn.Module):
                 fn(self._pending_state.pop(name))
+
+    def run(self, data_loaders: Sequence[Any], workflow: Sequence[tuple[str, int]]) -> None:
+        """Run ``workflow`` (e.g. ``[('train', 1), ('val', 1)]``) over ``data_loaders``."""
+        raise NotImplementedError
 
     def _start_message(self, workflow: Sequence[tuple[str, int]]) -> None:
         self.logger.info(f"Start running, work_dir: {self.work_dir}")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -22,6 +22,7 @@ class EpochBasedRunner(BaseRunner):
             self.step_module.train()
         self.mode = "train"
         self.data_loader = data_loader
+        assert self._max_epochs is not None
         self._max_iters = self._max_epochs * len(data_loader)
         self.call_hook("before_train_epoch")
         desc = f"train epoch {self.epoch + 1}/{self._max_epochs}"
@@ -56,7 +57,7 @@ class EpochBasedRunner(BaseRunner):
         self.call_hook("after_val_epoch")
 
     def run(self, data_loaders: Sequence[Any], workflow: Sequence[tuple[str, int]],
-            max_epochs: Optional[int] = None) -> None:
+            max_epochs: int | None = None) -> None:
         """Run ``workflow`` over ``data_loaders`` (one loader per workflow entry)."""
         if len(data_loaders) != len(workflow):
             raise ValueError(f"{len(data_loaders)} data loaders for a workflow of {len(workflow)} entries")
@@ -81,7 +82,7 @@ class EpochBasedRunner(BaseRunner):
         self.call_hook("after_run")
 
     def save_checkpoint(self, out_dir: str, filename_tmpl: str = "epoch_{}.pth", save_optimizer: bool = True,
-                        meta: Optional[dict] = None, create_symlink: bool = True) -> str:
+                        meta: dict | None = None, create_symlink: bool = True) -> str:
         meta = {**(meta or {}), "epoch": self.epoch + 1, "iter": self.iter}
         filename = filename_tmpl.format(self.epoch + 1)
         return self._write(out_dir, filename, meta, save_optimizer, create_symlink)

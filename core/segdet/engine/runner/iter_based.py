@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -28,8 +28,8 @@ class IterLoader:
 
     def _set_epoch(self) -> None:
         for owner in (self._dataloader, getattr(self._dataloader, "batch_sampler", None)):
-            sampler = getattr(owner, "sampler", None)
-            if hasattr(sampler, "set_epoch"):
+            sampler: Any = getattr(owner, "sampler", None)
+            if sampler is not None and hasattr(sampler, "set_epoch"):
                 sampler.set_epoch(self._epoch)
                 return
 
@@ -81,7 +81,7 @@ class IterBasedRunner(BaseRunner):
         self._inner_iter += 1
 
     def run(self, data_loaders: Sequence[Any], workflow: Sequence[tuple[str, int]],
-            max_iters: Optional[int] = None) -> None:
+            max_iters: int | None = None) -> None:
         if len(data_loaders) != len(workflow):
             raise ValueError(f"{len(data_loaders)} data loaders for a workflow of {len(workflow)} entries")
         if max_iters is not None:
@@ -107,7 +107,7 @@ class IterBasedRunner(BaseRunner):
         self.call_hook("after_run")
 
     def save_checkpoint(self, out_dir: str, filename_tmpl: str = "iter_{}.pth", save_optimizer: bool = True,
-                        meta: Optional[dict] = None, create_symlink: bool = True) -> str:
+                        meta: dict | None = None, create_symlink: bool = True) -> str:
         # ``epoch`` is the data loader's current pass, so a resumed run reshuffles as the original
         meta = {**(meta or {}), "iter": self.iter + 1, "epoch": self.epoch}
         filename = filename_tmpl.format(self.iter + 1)

@@ -1,7 +1,7 @@
 """Keep an exponential moving average of the model's parameters and evaluate with it."""
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import torch
 
@@ -37,7 +37,7 @@ class EMAHook(Hook):
     """
 
     def __init__(self, momentum: float = 0.0002, interval: int = 1, warm_up: int = 100,
-                 resume_from: Optional[str] = None, priority: Union[int, str] = "NORMAL") -> None:
+                 resume_from: str | None = None, priority: Union[int, str] = "NORMAL") -> None:
         if not 0 < momentum < 1:
             raise ValueError(f"EMAHook.momentum must be in (0, 1), got {momentum}")
         if interval < 1:

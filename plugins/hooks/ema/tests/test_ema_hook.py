@@ -5,13 +5,13 @@ import logging
 
 import pytest
 import torch
+from segdet_hook_ema import EMAHook
+from segdet_hook_ema.ema import ema_buffer_name
 from torch import nn
 
 from segdet.engine import EpochBasedRunner, Hook
 from segdet.engine.checkpoint import read_checkpoint
 from segdet.engine.train import register_training_hooks
-from segdet_hook_ema import EMAHook
-from segdet_hook_ema.ema import ema_buffer_name
 
 LOG = logging.getLogger("segdet")
 
@@ -88,7 +88,7 @@ def test_checkpoint_holds_trained_weights_and_averages(tmp_path, priority):
     runner.run([_batches()], [("train", 1)])
     state = read_checkpoint(str(tmp_path / "epoch_1.pth"))["state_dict"]
     assert torch.allclose(state["fc.weight"], spy.weights[-1])
-    assert torch.allclose(state["ema_fc_weight"], getattr(runner.model, "ema_fc_weight"))
+    assert torch.allclose(state["ema_fc_weight"], runner.model.ema_fc_weight)
     assert not torch.allclose(state["fc.weight"], state["ema_fc_weight"])
 
 

@@ -5,11 +5,11 @@ import logging
 
 import pytest
 import torch
+from segdet_hook_numclasscheck import NumClassCheckHook
 from torch import nn
 
 from segdet.engine import EpochBasedRunner
 from segdet.errors import ConfigError
-from segdet_hook_numclasscheck import NumClassCheckHook
 
 
 class _Head(nn.Module):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any
 
 from segdet.engine import LoggerHook
 
@@ -24,7 +24,7 @@ class TensorboardLoggerHook(LoggerHook):
     Only rank 0 writes.
     """
 
-    def __init__(self, log_dir: Optional[str] = None, interval: int = 10, ignore_last: bool = True,
+    def __init__(self, log_dir: str | None = None, interval: int = 10, ignore_last: bool = True,
                  reset_flag: bool = False, by_epoch: bool = True) -> None:
         super().__init__(interval, ignore_last, reset_flag, by_epoch)
         self.log_dir = log_dir
