@@ -67,6 +67,7 @@ def test_train_resume_test_cycle(tmp_path):
     assert any(n.endswith(".log") for n in names)
     env = json.loads((work / "env.json").read_text())
     assert env["segdet"] and env["git_hash"] and "segdet" in env["plugins"] and env["tags"] == ["exp1", "tiny"]
+    assert set(env["plugins_used"]) == {"segdet", "segdet-hook-tensorboard"}
     lines = _json_log(work)
     assert lines[0]["seed"] == 0 and lines[0]["tags"] == ["exp1", "tiny"]
     assert [(x["epoch"], x["iter"]) for x in lines if x.get("mode") == "train"] == [(1, 2), (1, 4), (2, 2), (2, 4)]

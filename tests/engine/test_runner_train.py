@@ -144,3 +144,25 @@ def test_bf16_autocast_on_cpu_and_fp16_fallback(tmp_path):
 def test_fp16_grad_scaler_on_cuda(tmp_path):
     settings = amp_settings(dict(loss_scale="dynamic"), "cuda")
     assert settings.dtype == torch.float16 and settings.make_scaler() is not None
+
+
+def test_auto_scale_lr(tmp_path):
+    runner = _toy_run(tmp_path, auto_scale_lr=dict(enable=True, base_batch_size=8),
+                      runner=dict(type="EpochBasedRunner", max_epochs=1))
+    assert runner.optimizer.param_groups[0]["initial_lr"] == pytest.approx(0.05 * 2 / 8)
+
+
+def test_sync_bn_reverts_to_batch_norm_on_cpu():
+    from torch import nn
+
+    from segdet.engine.dist import convert_sync_batchnorm
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.SyncBatchNorm(4))
+    with torch.no_grad():
+        model[1].weight.fill_(2.0)
+        model[1].running_mean.fill_(0.5)
+    with pytest.warns(UserWarning, match="SyncBN is not supported on cpu"):
+        out = convert_sync_batchnorm(model, torch.device("cpu"))
+    assert type(out[1]) is nn.BatchNorm2d
+    assert torch.all(out[1].weight == 2.0) and torch.all(out[1].running_mean == 0.5)
+    out.eval()(torch.randn(1, 3, 8, 8))  # runs on the CPU

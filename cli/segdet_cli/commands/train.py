@@ -180,11 +180,12 @@ def _build_model(cfg: Any) -> Any:
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")
 @click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",
               help="pytorch: distributed under torchrun.")
+@click.option("--auto-scale-lr", is_flag=True, help="Scale the LR by total batch / auto_scale_lr.base_batch_size.")
 @click.option("--tags", cls=GreedyOption, multiple=True, help="Labels recorded in the log and logger hooks.")
 def train(config: str, work_dir: str | None, load_from: str | None, resume_from: str | None,
           auto_resume: bool, no_validate: bool, seed: int | None, deterministic: bool,
           cfg_options: Sequence[str], debug: bool, device: str | None, launcher: str,
-          tags: Sequence[str]) -> None:
+          auto_scale_lr: bool, tags: Sequence[str]) -> None:
     """Train a model from CONFIG."""
     cfg = load_config(config, cfg_options)
     _check_config(cfg)
@@ -196,6 +197,8 @@ def train(config: str, work_dir: str | None, load_from: str | None, resume_from:
     if resume_from:
         cfg["resume_from"] = resume_from
     cfg["auto_resume"] = auto_resume
+    if auto_scale_lr:
+        cfg["auto_scale_lr"] = dict(_plain(cfg.get("auto_scale_lr") or {}), enable=True)
     from segdet.errors import SegdetError
 
     try:
@@ -209,7 +212,7 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
     import torch
 
     from segdet.engine.dist import get_dist_info, init_dist
-    from segdet.engine.env import collect_env, init_random_seed, set_random_seed
+    from segdet.engine.env import collect_env, init_random_seed, plugins_used, set_random_seed
     from segdet.engine.logger import get_logger
     from segdet.engine.train import resolve_device, train_model
 
@@ -219,7 +222,8 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
     datasets = prepare_datasets_or_fail(cfg, debug)
     timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
     env = collect_env()
-    env.update(tags=tags, config=os.path.abspath(config), argv=sys.argv, timestamp=timestamp)
+    env.update(plugins_used=plugins_used(_plain(cfg)), tags=tags, config=os.path.abspath(config),
+               argv=sys.argv, timestamp=timestamp)
     if rank == 0:
         _write_run_files(cfg, config, work_dir, timestamp, env)
     logger = get_logger("segdet", os.path.join(work_dir, f"{timestamp}.log") if rank == 0 else None)
@@ -239,7 +243,7 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
     model.CLASSES = classes
     meta = dict(env_info=env, config=getattr(cfg, "pretty_text", str(cfg)), seed=seed,
                 exp_name=os.path.basename(config), CLASSES=classes, tags=tags,
-                segdet_version=env["segdet"], plugins=env["plugins"], git_hash=env["git_hash"])
+                segdet_version=env["segdet"], plugins=env["plugins_used"], git_hash=env["git_hash"])
     val_dataset = None
     if not no_validate and debug:
         from segdet.engine.loaders import build_dataset_from_cfg

@@ -6,12 +6,13 @@ import platform
 import random
 import subprocess
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["collect_env", "plugin_versions", "get_git_hash", "set_random_seed", "init_random_seed",
+__all__ = ["collect_env", "plugin_versions", "plugins_used", "get_git_hash", "set_random_seed", "init_random_seed",
            "worker_init_fn"]
 
 
@@ -23,6 +24,32 @@ def plugin_versions() -> dict[str, str]:
     for info in discover():
         versions.setdefault(info.distribution, info.version)
     return dict(sorted(versions.items()))
+
+
+def _type_names(cfg: Any) -> set[str]:
+    names: set[str] = set()
+    if isinstance(cfg, Mapping):
+        kind = cfg.get("type")
+        if isinstance(kind, str):
+            names.add(kind.split(":", 1)[-1])
+        policy = cfg.get("policy")
+        if isinstance(policy, str):
+            names.add(policy.title() if policy == policy.lower() else policy)
+        for value in cfg.values():
+            names |= _type_names(value)
+    elif isinstance(cfg, (list, tuple)):
+        for value in cfg:
+            names |= _type_names(value)
+    return names
+
+
+def plugins_used(cfg: Any) -> dict[str, str]:
+    """``{distribution: version}`` of the distributions providing a ``type`` named in ``cfg``."""
+    from ..registry import discover
+
+    names = _type_names(cfg)
+    used = {info.distribution: info.version for info in discover() if info.name in names}
+    return dict(sorted(used.items()))
 
 
 def get_git_hash(cwd: str | None = None, digits: int | None = None) -> str:

@@ -158,7 +158,7 @@ def train_model(model: nn.Module, datasets: Union[Any, Sequence[Any]], cfg: Any,
         model = convert_sync_batchnorm(model, dev, logger)
     model = model.to(dev)
     step_module = wrap_for_training(model, dev, distributed, bool(cfg.get("find_unused_parameters", False)))
-    optimizer = build_optimizer(model, _plain(cfg["optimizer"]))
+    optimizer = build_optimizer(model, _scaled_optimizer_cfg(cfg, world_size, logger))
     runner_cfg = _plain(cfg.get("runner")) or dict(type="EpochBasedRunner", max_epochs=cfg.get("total_epochs", 12))
     runner = build_runner(runner_cfg, dict(
         model=model, optimizer=optimizer, work_dir=cfg.get("work_dir"), logger=logger, meta=meta,
@@ -176,6 +176,22 @@ def train_model(model: nn.Module, datasets: Union[Any, Sequence[Any]], cfg: Any,
     workflow = [tuple(w) for w in (cfg.get("workflow") or [("train", 1)])]
     runner.run(loaders, workflow)
     return runner
+
+
+def _scaled_optimizer_cfg(cfg: Any, world_size: int, logger: logging.Logger) -> dict[str, Any]:
+    """``optimizer`` with ``lr`` scaled by ``total batch / auto_scale_lr.base_batch_size`` when enabled."""
+    opt_cfg = dict(_plain(cfg["optimizer"]))
+    scale_cfg = _plain(cfg.get("auto_scale_lr") or {})
+    if not scale_cfg.get("enable", False):
+        return opt_cfg
+    if "base_batch_size" not in scale_cfg:
+        raise ConfigError("auto_scale_lr.enable=True needs auto_scale_lr.base_batch_size")
+    batch_size = world_size * int(cfg["data"].get("samples_per_gpu", 2))
+    scaled = opt_cfg["lr"] * batch_size / scale_cfg["base_batch_size"]
+    logger.info(f"LR scaled from {opt_cfg['lr']} to {scaled} for a total batch of {batch_size} "
+                f"(auto_scale_lr.base_batch_size={scale_cfg['base_batch_size']})")
+    opt_cfg["lr"] = scaled
+    return opt_cfg
 
 
 _EVAL_HOOK_KEYS = ("start", "interval", "by_epoch", "save_best", "rule", "metric", "classwise",
