@@ -107,3 +107,22 @@ def test_sigkill_during_save_leaves_loadable_latest(tmp_path):
             ckpt = read_checkpoint(str(tmp_path / name))
             assert ckpt["n"] >= 1 and ckpt["big"].numel() == 6_000_000
             assert float(ckpt["big"][0]) == ckpt["n"] == ckpt["meta"]["epoch"]
+
+
+def test_training_checkpoint_meta(tmp_path):
+    import segdet_toy_components as toy
+
+    from segdet.engine.train import train_model
+    from segdet.registry import build
+
+    cfg = toy.toy_config(str(tmp_path), runner=dict(type="EpochBasedRunner", max_epochs=1))
+    model = build(cfg["model"], "detectors")
+    train_model(model, [build(cfg["data"]["train"], "datasets")], cfg, device="cpu",
+                logger=logging.getLogger("segdet"))
+    ckpt = read_checkpoint(str(tmp_path / "epoch_1.pth"))
+    meta = ckpt["meta"]
+    assert meta["CLASSES"] == ("red", "green", "blue") and meta["epoch"] == 1 and meta["iter"] == 4
+    assert meta["segdet_version"] and meta["git_hash"] and meta["seed"] == 0 and meta["time"]
+    assert "ToyDetector" in meta["config"]
+    assert {"optimizer", "rng", "hooks", "state_dict"} <= set(ckpt)
+    assert read_checkpoint(str(tmp_path / "latest.pth"))["meta"]["epoch"] == 1
