@@ -157,3 +157,25 @@ def test_aug_test_uses_flip_and_scales(tmp_path):
     b = pickle.loads((tmp_path / "b.pkl").read_bytes())
     assert len(a) == len(b) == 4
     assert any(not (x["bboxes"] == y["bboxes"]).all() for x, y in zip(a, b))  # flip changes the merge
+
+
+@pytest.mark.slow
+def test_train_under_torchrun_two_cpu_processes(tmp_path):
+    import socket
+
+    cfg = _write_cfg(tmp_path, extra="model['type'] = 'ToyDetector'\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    work = tmp_path / "ddp"
+    env = dict(os.environ, PYTHONPATH=str(TOY_DIR), OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
+           "--master_addr", "127.0.0.1", "--master_port", str(port), SEGDET, "train", str(cfg),
+           "--launcher", "pytorch", "--device", "cpu", "--work-dir", str(work), "--seed", "0",
+           "--cfg-options", "runner.max_epochs=1"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "Distributed training: True" in proc.stdout
+    assert sorted(p.name for p in work.glob("*.pth")) == ["best_bbox_mAP_epoch_1.pth", "epoch_1.pth", "latest.pth"]
+    train = [x for x in _json_log(work) if x.get("mode") == "train"]
+    assert [x["iter"] for x in train] == [2]  # 8 images, 2 ranks x 2 per batch: 2 iterations per epoch
