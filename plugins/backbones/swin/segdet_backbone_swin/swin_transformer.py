@@ -1,8 +1,8 @@
 """Swin Transformer backbone with MMDetection's parameter names, so its checkpoints load strictly."""
 from __future__ import annotations
 
-import logging
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,13 +13,12 @@ from torch import nn
 from segdet.models.layers import build_norm_layer
 from segdet.models.weights import load_state_dict_file
 
+from ._attention import WindowMSA
 from ._blocks import SwinBlockSequence
 from ._embed import PatchEmbed, PatchMerging
 from .converters import convert_official_swin
 
 __all__ = ["SwinTransformer"]
-
-_LOG = logging.getLogger(__name__)
 
 
 class SwinTransformer(nn.Module):
@@ -57,8 +56,9 @@ class SwinTransformer(nn.Module):
         convert_weights: the checkpoint uses the official Swin release's keys; convert them.
         frozen_stages: freeze the patch embedding (``>= 0``) and stages ``1..frozen_stages``
             (with their output norms); -1 freezes nothing.
-        init_cfg: ``dict(type='Pretrained', checkpoint=path_or_url)`` loads weights; keys under
-            ``backbone.`` are taken when present (a detector's checkpoint).
+        init_cfg: ``dict(type='Pretrained', checkpoint=path_or_url, prefix=None)``, loaded by
+            :meth:`init_weights` (not at construction); keys under ``backbone.`` are taken when
+            present (a detector's checkpoint).
 
     Attributes:
         out_channels: channels of each output, e.g. ``[96, 192, 384, 768]``.
@@ -157,12 +157,26 @@ class SwinTransformer(nn.Module):
         self.out_channels: list[int] = [self.num_features[i] for i in self.out_indices]
         all_strides = [math.prod(strides[:i + 1]) for i in range(num_layers)]
         self.strides: list[int] = [all_strides[i] for i in self.out_indices]
-        self.init_weights()
+        self._default_init()
         self._freeze_stages()
 
     # ------------------------------------------------------------------ weights
     def init_weights(self) -> None:
-        """Truncated-normal Linear weights (std 0.02), unit LayerNorms; then ``init_cfg``."""
+        """Re-initialise, then load the ``init_cfg`` checkpoint if there is one.
+
+        Training calls this once before the first iteration (as MMDetection does);
+        construction only initialises randomly and reads no file.
+        """
+        self._default_init()
+        if self.init_cfg is None:
+            return
+        if self.init_cfg.get("type") != "Pretrained" or "checkpoint" not in self.init_cfg:
+            raise ValueError(f"SwinTransformer init_cfg must be dict(type='Pretrained', checkpoint=...), "
+                             f"got {self.init_cfg}")
+        self.load_checkpoint(str(self.init_cfg["checkpoint"]), prefix=self.init_cfg.get("prefix"))
+
+    def _default_init(self) -> None:
+        """Truncated-normal Linear weights and bias tables (std 0.02), unit LayerNorms."""
         if self.use_abs_pos_embed:
             nn.init.trunc_normal_(self.absolute_pos_embed, std=0.02)
         for m in self.modules():
@@ -173,28 +187,33 @@ class SwinTransformer(nn.Module):
             elif isinstance(m, nn.LayerNorm):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
-        if self.init_cfg is None:
-            return
-        if self.init_cfg.get("type") != "Pretrained" or "checkpoint" not in self.init_cfg:
-            raise ValueError(f"init_cfg must be dict(type='Pretrained', checkpoint=...), got {self.init_cfg}")
-        self.load_checkpoint(self.init_cfg["checkpoint"])
+            elif isinstance(m, WindowMSA):
+                nn.init.trunc_normal_(m.relative_position_bias_table, std=0.02)
 
-    def load_checkpoint(self, checkpoint: str) -> tuple[list[str], list[str]]:
-        """Load a Swin checkpoint (segdet / MMDetection keys, or official ones if
+    def load_checkpoint(self, checkpoint: str, prefix: str | None = None) -> tuple[list[str], list[str]]:
+        """Load a Swin checkpoint (segdet / MMDetection keys, or the official release's if
         ``convert_weights``), resizing bias tables and the position embedding as needed.
 
-        Returns ``(missing_keys, unexpected_keys)``; both are also logged.
+        Args:
+            checkpoint: local path or reachable URL (cached by ``segdet.models.weights``).
+            prefix: keep only keys under it, stripped; by default ``backbone.`` when the
+                checkpoint is a whole detector's / segmentor's.
+
+        Returns ``(missing_keys, unexpected_keys)``; a warning names them when not empty.
         """
         state = load_state_dict_file(checkpoint)
         if self.convert_weights:
             state = convert_official_swin(state)
-        if any(k.startswith("backbone.") for k in state):
-            state = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
+        if prefix is None and any(k.startswith("backbone.") for k in state):
+            prefix = "backbone."
+        if prefix:
+            prefix = prefix if prefix.endswith(".") else prefix + "."
+            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         state = self._adapt_shapes(dict(state))
         result = self.load_state_dict(state, strict=False)
         if result.missing_keys or result.unexpected_keys:
-            _LOG.warning("%s: missing keys %s; unexpected keys %s", checkpoint,
-                         result.missing_keys, result.unexpected_keys)
+            warnings.warn(f"SwinTransformer: loading {checkpoint}: missing keys {result.missing_keys}, "
+                          f"unexpected keys {result.unexpected_keys}", stacklevel=2)
         return list(result.missing_keys), list(result.unexpected_keys)
 
     def _adapt_shapes(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -204,8 +223,8 @@ class SwinTransformer(nn.Module):
                 state[key] = own[key]  # a constant of the window size; the table below is what is learned
             elif "relative_position_bias_table" in key and key in own and table.shape != own[key].shape:
                 if table.shape[1] != own[key].shape[1]:
-                    _LOG.warning("%s: %d heads in checkpoint, %d in model; not loaded",
-                                 key, table.shape[1], own[key].shape[1])
+                    warnings.warn(f"SwinTransformer: {key} has {table.shape[1]} heads in the checkpoint, "
+                                  f"{own[key].shape[1]} in the model; not loaded", stacklevel=3)
                     del state[key]
                     continue
                 s1, s2 = math.isqrt(table.shape[0]), math.isqrt(own[key].shape[0])

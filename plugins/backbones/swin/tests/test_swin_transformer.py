@@ -114,17 +114,53 @@ def test_pretrained_checkpoint_roundtrip(tmp_path: Path) -> None:
     source = tiny()
     path = tmp_path / "det.pth"
     torch.save({"state_dict": {"backbone." + k: v for k, v in source.state_dict().items()}}, path)
-    loaded = tiny(init_cfg=dict(type="Pretrained", checkpoint=str(path))).eval()
+    loaded = tiny(init_cfg=dict(type="Pretrained", checkpoint=str(path)))
     x = torch.rand(1, 3, 32, 32)
-    assert all(torch.equal(a, b) for a, b in zip(source.eval()(x), loaded(x)))
+    assert not torch.equal(source.eval()(x)[0], loaded.eval()(x)[0])  # construction reads nothing
+    loaded.init_weights()
+    assert all(torch.equal(a, b) for a, b in zip(source(x), loaded.eval()(x)))
+
+
+def test_construction_reads_no_file_and_init_weights_names_it(tmp_path: Path) -> None:
+    model = tiny(pretrained=str(tmp_path / "missing.pth"))
+    with pytest.raises(Exception, match="missing.pth"):
+        model.init_weights()
+
+
+def test_convert_weights_loads_official_keys(tmp_path: Path) -> None:
+    source = tiny()
+    official = {}
+    for key, value in source.state_dict().items():  # segdet -> official names (test-only inverse)
+        key = key.replace("attn.w_msa.", "attn.").replace("ffn.layers.0.0.", "mlp.fc1.")
+        key = key.replace("ffn.layers.1.", "mlp.fc2.").replace("patch_embed.projection", "patch_embed.proj")
+        if ".downsample." in key:  # unfold order -> official [x(0,0), x(1,0), x(0,1), x(1,1)] blocks
+            if key.endswith("reduction.weight"):
+                value = value.reshape(value.shape[0], -1, 4)[:, :, [0, 2, 1, 3]].transpose(1, 2)
+                value = value.reshape(value.shape[0], -1)
+            else:
+                value = value.reshape(-1, 4)[:, [0, 2, 1, 3]].t().reshape(-1)
+        official[key.replace("stages.", "layers.", 1).replace("norm3.", "norm.")] = value
+    official = {k: v for k, v in official.items() if not k.startswith(("norm0", "norm1", "norm2"))}
+    path = tmp_path / "official.pth"
+    torch.save({"model": official}, path)
+    model = tiny(convert_weights=True, init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+    with pytest.warns(UserWarning, match="missing keys"):
+        model.init_weights()
+    for key, value in source.state_dict().items():
+        if not key.startswith(("norm0", "norm1", "norm2")):
+            assert torch.equal(model.state_dict()[key], value), key
 
 
 def test_pretrained_bias_tables_are_resized(tmp_path: Path) -> None:
     path = tmp_path / "w4.pth"
-    torch.save(tiny(window_size=4).state_dict(), path)
+    source = tiny(window_size=4)
+    torch.save(source.state_dict(), path)
     model = tiny(window_size=6, pretrained=str(path))
-    table = model.stages[0].blocks[0].attn.w_msa.relative_position_bias_table
-    assert table.shape == (11 * 11, 1)
+    model.init_weights()
+    key = "stages.0.blocks.0.attn.w_msa.relative_position_bias_table"
+    old = source.state_dict()[key]  # (7*7, heads)
+    expected = torch.nn.functional.interpolate(old.t().reshape(1, -1, 7, 7), size=(11, 11), mode="bicubic")
+    assert torch.allclose(model.state_dict()[key], expected.reshape(-1, 121).t())
 
 
 def test_build_from_config_by_entry_point() -> None:
