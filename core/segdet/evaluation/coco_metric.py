@@ -1,0 +1,359 @@
+"""COCO-style bbox / segm / proposal metrics (MMDetection 2.x names) over pycocotools or faster-coco-eval."""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CocoMetric", "results_to_coco_json", "summary_stats", "classwise_ap"]
+
+_METRICS = ("bbox", "segm", "proposal")
+_BACKENDS = ("faster_coco_eval", "pycocotools")
+_AREAS = (("s", "small"), ("m", "medium"), ("l", "large"))
+
+
+def _log(msg: str, logger: logging.Logger | None) -> None:
+    if logger is None:
+        print(msg)
+    else:
+        logger.info(msg)
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):  # torch.Tensor, without importing torch here
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _encode_masks(masks: Any) -> list[dict[str, Any]]:
+    """RLE dicts (``counts`` as str) from a list of RLE dicts or an (N, H, W) bool/uint8 array."""
+    from pycocotools import mask as mask_utils
+
+    if isinstance(masks, (list, tuple)) and (len(masks) == 0 or isinstance(masks[0], dict)):
+        rles = [dict(m) for m in masks]
+    else:
+        arr = _to_numpy(masks)
+        if arr.size == 0:
+            return []
+        if arr.ndim != 3:
+            raise ValueError(f"masks must be a list of RLE dicts or an (N, H, W) array, got shape {arr.shape}")
+        rles = mask_utils.encode(np.asfortranarray(arr.transpose(1, 2, 0).astype(np.uint8)))
+    for rle in rles:
+        if isinstance(rle["counts"], bytes):
+            rle["counts"] = rle["counts"].decode("ascii")
+    return rles
+
+
+def _unpack(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """``(bboxes (N,4), scores (N,), labels (N,), masks or None)`` of one image's result.
+
+    Accepts the segdet dict (``bboxes``, ``scores``, ``labels``, optional ``masks``) and MMDetection
+    2.x's list of per-class (N, 5) arrays.
+    """
+    if isinstance(result, dict):
+        bboxes = _to_numpy(result["bboxes"]).reshape(-1, 4).astype(np.float64)
+        n = len(bboxes)
+        scores = _to_numpy(result.get("scores", np.ones(n))).reshape(-1).astype(np.float64)
+        labels = _to_numpy(result.get("labels", np.zeros(n))).reshape(-1).astype(np.int64)
+        return bboxes, scores, labels, result.get("masks")
+    per_class = [_to_numpy(r).reshape(-1, 5) for r in result]
+    dets = np.concatenate(per_class) if per_class else np.zeros((0, 5))
+    labels = np.concatenate([np.full(len(r), k, np.int64) for k, r in enumerate(per_class)]) \
+        if per_class else np.zeros(0, np.int64)
+    return dets[:, :4].astype(np.float64), dets[:, 4].astype(np.float64), labels, None
+
+
+def results_to_coco_json(results: Sequence[Any], img_ids: Sequence[int], cat_ids: Sequence[int],
+                         metric: str = "bbox") -> list[dict[str, Any]]:
+    """COCO result annotations from per-image detections.
+
+    Args:
+        results: per image, ``dict(bboxes=(N,4) x1y1x2y2, scores=(N,), labels=(N,) in [0, K))`` with
+            optional ``masks`` (list of RLE dicts or (N,H,W) bool) for ``'segm'``; tensors or arrays.
+        img_ids: COCO image id of each result, in order.
+        cat_ids: COCO category id of each label index.
+        metric: ``'bbox'`` (xywh boxes), ``'segm'`` (RLE ``segmentation``, no box, so that areas come
+            from the masks) or ``'proposal'`` (boxes, every one in the first category).
+
+    Returns:
+        list of dicts with ``image_id``, ``category_id``, ``score`` and ``bbox`` or ``segmentation``.
+    """
+    if len(results) != len(img_ids):
+        raise ValueError(f"{len(results)} results for {len(img_ids)} images: the results must follow "
+                         f"the data set's img_ids one to one")
+    cat_arr = np.asarray(list(cat_ids), dtype=np.int64)
+    out: list[dict[str, Any]] = []
+    for img_id, result in zip(img_ids, results):
+        bboxes, scores, labels, masks = _unpack(result)
+        if len(bboxes) == 0:
+            continue
+        if metric == "proposal":
+            cats = np.full(len(bboxes), cat_arr[0] if len(cat_arr) else 1)
+        else:
+            bad = (labels < 0) | (labels >= len(cat_arr))
+            if bad.any():
+                raise ValueError(f"labels {sorted(set(labels[bad].tolist()))} of image {img_id} are outside "
+                                 f"[0, {len(cat_arr)}): labels index the data set's cat_ids")
+            cats = cat_arr[labels]
+        cats_l, scores_l, img = cats.tolist(), scores.tolist(), int(img_id)
+        if metric == "segm":
+            if masks is None:
+                raise ValueError(f"metric 'segm' needs 'masks' in the result of image {img_id}")
+            rles = _encode_masks(masks)
+            if len(rles) != len(bboxes):
+                raise ValueError(f"image {img_id}: {len(rles)} masks for {len(bboxes)} boxes")
+            out.extend(dict(image_id=img, category_id=c, score=s, segmentation=r)
+                       for c, s, r in zip(cats_l, scores_l, rles))
+        else:
+            xywh = bboxes.copy()
+            xywh[:, 2:] -= xywh[:, :2]
+            out.extend(dict(image_id=img, category_id=c, score=s, bbox=b)
+                       for c, s, b in zip(cats_l, scores_l, xywh.tolist()))
+    return out
+
+
+def _mean_valid(s: np.ndarray) -> float:
+    valid = s[s > -1]
+    return float(valid.mean()) if valid.size else -1.0
+
+
+def summary_stats(coco_eval: Any, prefix: str = "") -> dict[str, float]:
+    """The COCO summary numbers of an accumulated COCOeval, named as MMDetection 2.x names them.
+
+    ``mAP``, ``mAP_50``, ``mAP_75``, ``mAP_s``, ``mAP_m``, ``mAP_l`` at the last ``maxDets``;
+    ``AR@n`` for every ``n`` in ``maxDets``; ``AR_s@N``, ``AR_m@N``, ``AR_l@N`` at the last ``N``.
+    Computed from ``eval['precision']`` / ``eval['recall']`` so that both backends agree; a value
+    with nothing to average (no ground truth in range) is -1, as in pycocotools.
+    """
+    p = coco_eval.params
+    precision, recall = coco_eval.eval["precision"], coco_eval.eval["recall"]  # TxRxKxAxM, TxKxAxM
+    thrs = np.asarray(p.iouThrs)
+    labels = list(p.areaRngLbl)
+    max_dets = list(p.maxDets)
+    last = len(max_dets) - 1
+
+    def ap(iou: float | None = None, area: str = "all") -> float:
+        s = precision[..., labels.index(area), last]
+        if iou is not None:
+            s = s[np.isclose(thrs, iou)]
+        return _mean_valid(s)
+
+    def ar(m: int, area: str = "all") -> float:
+        return _mean_valid(recall[..., labels.index(area), m])
+
+    stats = {"mAP": ap(), "mAP_50": ap(0.5), "mAP_75": ap(0.75)}
+    stats.update({f"mAP_{short}": ap(area=long) for short, long in _AREAS})
+    stats.update({f"AR@{n}": ar(m) for m, n in enumerate(max_dets)})
+    stats.update({f"AR_{short}@{max_dets[-1]}": ar(last, long) for short, long in _AREAS})
+    return {prefix + k: v for k, v in stats.items()}
+
+
+def classwise_ap(coco_eval: Any) -> np.ndarray:
+    """AP per category of ``params.catIds`` (area all, last maxDets), NaN where nothing is valid."""
+    precision = coco_eval.eval["precision"]
+    aind = list(coco_eval.params.areaRngLbl).index("all")
+    out = np.full(precision.shape[2], np.nan)
+    for k in range(precision.shape[2]):
+        v = _mean_valid(precision[:, :, k, aind, -1])
+        out[k] = v if v > -1 else np.nan
+    return out
+
+
+def _format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(r[j])) for r in [header, *rows]) for j in range(len(header))]
+    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    fmt = "| " + " | ".join(f"{{:<{w}}}" for w in widths) + " |"
+    return "\n".join([line, fmt.format(*header), line, *(fmt.format(*r) for r in rows), line])
+
+
+def _classwise_table(names: Sequence[str], aps: np.ndarray, columns: int = 3) -> str:
+    cells = [(n, "nan" if np.isnan(a) else f"{a:.3f}") for n, a in zip(names, aps)]
+    per_row = max(1, min(columns, len(cells)))
+    rows = []
+    for start in range(0, len(cells), per_row):
+        chunk = cells[start:start + per_row]
+        chunk = chunk + [("", "")] * (per_row - len(chunk))
+        rows.append([x for cell in chunk for x in cell])
+    return _format_table(["category", "AP"] * per_row, rows)
+
+
+def _summary_lines(stats: dict[str, float], params: Any) -> str:
+    """pycocotools-style summary lines of :func:`summary_stats` values."""
+    thrs = np.asarray(params.iouThrs)
+    max_dets = list(params.maxDets)
+    span = f"{thrs[0]:0.2f}:{thrs[-1]:0.2f}"
+    fmt = " {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>4d} ] = {:0.3f}"
+    lines = []
+    for key, iou, area in (("mAP", span, "all"), ("mAP_50", "0.50", "all"), ("mAP_75", "0.75", "all"),
+                           *((f"mAP_{s}", span, long) for s, long in _AREAS)):
+        lines.append(fmt.format("Average Precision", "(AP)", iou, area, max_dets[-1], stats[key]))
+    for n in max_dets:
+        lines.append(fmt.format("Average Recall", "(AR)", span, "all", n, stats[f"AR@{n}"]))
+    for s, long in _AREAS:
+        lines.append(fmt.format("Average Recall", "(AR)", span, long, max_dets[-1],
+                                stats[f"AR_{s}@{max_dets[-1]}"]))
+    return "\n".join(lines)
+
+
+class CocoMetric:
+    """COCO AP/AR of detections (``bbox``), instance masks (``segm``) or class-agnostic proposals.
+
+    Args:
+        metric: ``'bbox'``, ``'segm'``, ``'proposal'`` or a list of them (default ``'bbox'``).
+        classwise: also log a per-category AP table (default False).
+        iou_thrs: IoU thresholds (default None: 0.50:0.05:0.95).
+        proposal_nums: ``params.maxDets`` (default (100, 300, 1000)); AP uses the last one, AR is
+            reported at each (``AR@100`` ...), per area at the last (``AR_s@1000`` ...).
+        metric_items: names to report (default: ``mAP, mAP_50, mAP_75, mAP_s, mAP_m, mAP_l`` for
+            bbox/segm, prefixed by the metric, and ``AR@100, AR@300, AR@1000, AR_s@1000, AR_m@1000,
+            AR_l@1000`` for proposals, unprefixed, as MMDetection 2.x).
+        backend: ``'faster_coco_eval'`` (default; falls back to pycocotools when not importable) or
+            ``'pycocotools'``.
+
+    ``evaluate(results, dataset)`` needs ``dataset.coco`` (a COCO ground truth), ``dataset.cat_ids``
+    (label index -> category id), ``dataset.img_ids`` (one per result, in order) and
+    ``dataset.CLASSES``. It returns e.g. ``{'bbox_mAP': 0.372, ..., 'bbox_mAP_copypaste': '0.372 ...'}``
+    (values rounded to 3 decimals as MMDetection does; the copypaste entry is a string). Results
+    without any detection give zeros.
+
+    Example::
+
+        metric = CocoMetric(metric=['bbox', 'segm'], classwise=True)
+        metric.evaluate(results, dataset)    # {'bbox_mAP': ..., 'segm_mAP': ..., ...}
+    """
+
+    def __init__(self, metric: str | Sequence[str] = "bbox", classwise: bool = False,
+                 iou_thrs: Sequence[float] | None = None,
+                 proposal_nums: Sequence[int] = (100, 300, 1000),
+                 metric_items: str | Sequence[str] | None = None,
+                 backend: str = "faster_coco_eval") -> None:
+        metrics = [metric] if isinstance(metric, str) else list(metric)
+        unknown = [m for m in metrics if m not in _METRICS]
+        if unknown or not metrics:
+            raise KeyError(f"unknown COCO metric(s) {unknown or metrics}; choose from {list(_METRICS)}")
+        if backend not in _BACKENDS:
+            raise KeyError(f"unknown COCO evaluation backend {backend!r}; choose from {list(_BACKENDS)}")
+        if not proposal_nums:
+            raise ValueError("proposal_nums must hold at least one number of detections")
+        self.metrics = metrics
+        self.classwise = classwise
+        self.iou_thrs = (np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+                         if iou_thrs is None else np.asarray(list(iou_thrs), dtype=np.float64))
+        self.proposal_nums = [int(n) for n in proposal_nums]
+        self.metric_items = [metric_items] if isinstance(metric_items, str) else metric_items
+        self.backend = backend
+        self._use_faster = backend == "faster_coco_eval" and _faster_available()
+        if backend == "faster_coco_eval" and not self._use_faster:
+            warnings.warn("faster_coco_eval is not importable; CocoMetric uses pycocotools", stacklevel=2)
+        self._gt: tuple[Any, Any] | None = None  # (source COCO, backend COCO) cache
+        self._check_items()
+
+    def _all_items(self) -> list[str]:
+        n = self.proposal_nums
+        return (["mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l"] + [f"AR@{k}" for k in n]
+                + [f"AR_{s}@{n[-1]}" for s, _ in _AREAS])
+
+    def _items(self, metric: str) -> list[str]:
+        if self.metric_items is not None:
+            return list(self.metric_items)
+        if metric == "proposal":
+            n = self.proposal_nums
+            return [f"AR@{k}" for k in n] + [f"AR_{s}@{n[-1]}" for s, _ in _AREAS]
+        return ["mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l"]
+
+    def _check_items(self) -> None:
+        if self.metric_items is None:
+            return
+        valid = self._all_items()
+        bad = [i for i in self.metric_items if i not in valid]
+        if bad:
+            raise KeyError(f"metric_items {bad} are not COCO summary items; choose from {valid}")
+
+    def _gt_coco(self, coco: Any) -> Any:
+        """The ground truth as a COCO object of the backend (converted once per source object)."""
+        if self._gt is not None and self._gt[0] is coco:
+            return self._gt[1]
+        if self._use_faster:
+            from faster_coco_eval import COCO as FasterCOCO
+
+            gt = coco if isinstance(coco, FasterCOCO) else FasterCOCO(coco.dataset)
+        else:
+            from pycocotools.coco import COCO
+
+            if isinstance(coco, COCO):
+                gt = coco
+            else:
+                gt = COCO()
+                gt.dataset = coco.dataset
+                with contextlib.redirect_stdout(io.StringIO()):
+                    gt.createIndex()
+        self._gt = (coco, gt)
+        return gt
+
+    def _run(self, gt: Any, dets: list[dict[str, Any]], iou_type: str, dataset: Any,
+             use_cats: bool) -> Any:
+        """loadRes + evaluate + accumulate, silencing the backends' progress chatter."""
+        with contextlib.redirect_stdout(io.StringIO()):
+            dt = gt.loadRes(dets)
+            if self._use_faster:
+                from faster_coco_eval import COCOeval_faster
+
+                coco_eval = COCOeval_faster(gt, dt, iou_type, print_function=lambda *a: None)
+            else:
+                from pycocotools.cocoeval import COCOeval
+
+                coco_eval = COCOeval(gt, dt, iou_type)
+            coco_eval.params.catIds = list(dataset.cat_ids)
+            coco_eval.params.imgIds = list(dataset.img_ids)
+            coco_eval.params.maxDets = list(self.proposal_nums)
+            coco_eval.params.iouThrs = self.iou_thrs
+            coco_eval.params.useCats = int(use_cats)
+            coco_eval.evaluate()
+            coco_eval.accumulate()
+        return coco_eval
+
+    def evaluate(self, results: Sequence[Any], dataset: Any,
+                 logger: logging.Logger | None = None) -> dict[str, Any]:
+        """COCO metrics of ``results`` (one per ``dataset.img_ids``) against ``dataset.coco``."""
+        out: dict[str, Any] = {}
+        gt = self._gt_coco(dataset.coco)
+        for metric in self.metrics:
+            dets = results_to_coco_json(results, dataset.img_ids, dataset.cat_ids, metric)
+            items = self._items(metric)
+            prefix = "" if metric == "proposal" else f"{metric}_"
+            _log(f"Evaluating {metric} ({len(dets)} detections, "
+                 f"{'faster_coco_eval' if self._use_faster else 'pycocotools'})...", logger)
+            if not dets:
+                _log(f"The {metric} results of the whole data set are empty: every {metric} number is 0",
+                     logger)
+                stats = dict.fromkeys(self._all_items(), 0.0)
+            else:
+                iou_type = "segm" if metric == "segm" else "bbox"
+                coco_eval = self._run(gt, dets, iou_type, dataset, use_cats=metric != "proposal")
+                stats = summary_stats(coco_eval)
+                _log(_summary_lines(stats, coco_eval.params), logger)
+                if self.classwise and metric != "proposal":
+                    names = [gt.loadCats(c)[0]["name"] for c in dataset.cat_ids]
+                    _log(f"{metric} AP per category:\n"
+                         + _classwise_table(names, classwise_ap(coco_eval)), logger)
+            for item in items:
+                out[prefix + item] = round(float(stats[item]), 3)
+            _log(_format_table([prefix + i for i in items],
+                               [[f"{out[prefix + i]:.3f}" for i in items]]), logger)
+            if metric != "proposal":
+                first6 = ["mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l"]
+                out[f"{metric}_mAP_copypaste"] = " ".join(f"{stats[k]:.3f}" for k in first6)
+        return out
+
+
+def _faster_available() -> bool:
+    try:
+        import faster_coco_eval  # noqa: F401
+    except ImportError:
+        return False
+    return True
