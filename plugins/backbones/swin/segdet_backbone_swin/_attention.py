@@ -52,6 +52,8 @@ class WindowMSA(nn.Module):
     Shapes: ``x (B*nW, N, C)``, optional additive ``mask (nW, N, N)`` -> ``(B*nW, N, C)``.
     """
 
+    relative_position_index: torch.Tensor
+
     def __init__(self, embed_dims: int, num_heads: int, window_size: int, qkv_bias: bool = True,
                  qk_scale: float | None = None, attn_drop_rate: float = 0.0,
                  proj_drop_rate: float = 0.0) -> None:
