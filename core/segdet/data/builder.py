@@ -1,0 +1,56 @@
+"""Build data sets and data loaders from ``data=dict(samples_per_gpu, workers_per_gpu, train, val, test)``."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from torch.utils.data import DataLoader
+
+from ..registry import build
+from .collate import collate
+from .samplers import EpochSeededSampler, worker_init_fn
+
+__all__ = ["build_dataset", "build_dataloader"]
+
+
+def build_dataset(cfg: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+                  default_args: Mapping[str, Any] | None = None) -> Any:
+    """A data set from its config (group ``datasets``); a list of configs is concatenated."""
+    if isinstance(cfg, Sequence) and not isinstance(cfg, (str, Mapping)):
+        from .datasets.wrappers import ConcatDataset
+
+        return ConcatDataset([build_dataset(c, default_args) for c in cfg])
+    return build(cfg, "datasets", default_args)
+
+
+def _dist_info() -> tuple[int, int]:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def build_dataloader(dataset: Any, samples_per_gpu: int, workers_per_gpu: int, num_gpus: int = 1,
+                     dist: bool = False, shuffle: bool = True, seed: int | None = None,
+                     drop_last: bool = False, persistent_workers: bool = False) -> DataLoader:
+    """A loader with a seeded, epoch-aware sampler (sharded across ranks when ``dist``).
+
+    Args:
+        samples_per_gpu: batch size per process.
+        workers_per_gpu: loader worker processes per process (0: load in the main process).
+        num_gpus: devices driven by one process without ``dist`` (batch = samples_per_gpu * num_gpus).
+        dist: shard the data across ``torch.distributed`` ranks.
+        shuffle: reshuffle each epoch (``sampler.set_epoch``).
+        seed: base seed of shuffling and of worker RNGs.
+    """
+    rank, world_size = _dist_info() if dist else (0, 1)
+    batch_size = samples_per_gpu if dist else samples_per_gpu * num_gpus
+    num_workers = workers_per_gpu if dist else workers_per_gpu * num_gpus
+    sampler = EpochSeededSampler(dataset, shuffle, seed or 0, rank, world_size)
+    init_fn = (functools.partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed)
+               if seed is not None and num_workers > 0 else None)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+                      collate_fn=collate, pin_memory=False, drop_last=drop_last, worker_init_fn=init_fn,
+                      persistent_workers=persistent_workers and num_workers > 0)

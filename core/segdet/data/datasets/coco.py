@@ -1,0 +1,229 @@
+"""COCO-format detection data (pycocotools), as MMDetection 2.x's ``CocoDataset``."""
+from __future__ import annotations
+
+import json
+import os.path as osp
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ...errors import DataFileNotFoundError
+from ..transforms.compose import Compose
+
+__all__ = ["CocoDataset", "resolve_classes"]
+
+COCO_CLASSES = (
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
+    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
+    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
+    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
+    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
+    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
+    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard",
+    "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase",
+    "scissors", "teddy bear", "hair drier", "toothbrush",
+)
+
+
+def resolve_classes(classes: str | Sequence[str] | None, default: Sequence[str]) -> tuple[str, ...]:
+    """``None`` -> ``default``; a path -> one name per line; a list -> as given."""
+    if classes is None:
+        return tuple(default)
+    if isinstance(classes, str):
+        if not osp.isfile(classes):
+            raise DataFileNotFoundError(f"classes file {classes!r} (config key 'classes') does not exist")
+        with open(classes) as f:
+            return tuple(line.strip() for line in f if line.strip())
+    return tuple(classes)
+
+
+def _join(root: str | None, path: str | None) -> str | None:
+    if path is None or root is None or osp.isabs(path):
+        return path
+    return osp.join(root, path)
+
+
+class CocoDataset:
+    """Images and instances from a COCO json file.
+
+    Args:
+        ann_file: the COCO json (relative to ``data_root`` if given).
+        pipeline: transform configs applied to each sample.
+        classes: class names to use (a subset, or a txt file of names); default the 80 COCO names.
+            Categories are picked by name, in the order given; a list of new names of the same
+            length as the file's categories, none of which matches, renames them in id order.
+        data_root: joined in front of relative ``ann_file``, ``img_prefix``, ``seg_prefix``.
+        img_prefix: folder of the images.
+        seg_prefix: folder of semantic maps (for ``LoadAnnotations(with_seg=True)``).
+        proposal_file: not supported by the one-stage models; must be None.
+        test_mode: no annotations needed; samples come from the test pipeline.
+        filter_empty_gt: in training, drop images without an instance of the chosen classes.
+        file_client_args: accepted for config compatibility; files are read from disk.
+    """
+
+    CLASSES: tuple[str, ...] = COCO_CLASSES
+
+    def __init__(self, ann_file: str, pipeline: Sequence[Mapping[str, Any]], classes: str | Sequence[str] | None = None,
+                 data_root: str | None = None, img_prefix: str = "", seg_prefix: str | None = None,
+                 proposal_file: str | None = None, test_mode: bool = False, filter_empty_gt: bool = True,
+                 file_client_args: Mapping[str, Any] | None = None) -> None:
+        from pycocotools.coco import COCO
+
+        self.ann_file = _join(data_root, ann_file) or ann_file
+        self.img_prefix = _join(data_root, img_prefix) or ""
+        self.seg_prefix = _join(data_root, seg_prefix)
+        if proposal_file is not None:
+            raise ValueError("CocoDataset: proposal_file is for two-stage models, which segdet does not have yet")
+        self.test_mode = test_mode
+        self.filter_empty_gt = filter_empty_gt
+        if not osp.isfile(self.ann_file):
+            raise DataFileNotFoundError(
+                f"annotation file {self.ann_file!r} (config key 'ann_file') does not exist"
+                + (" — make the shapes data with: segdet data shapes --out data/shapes" if "shapes" in self.ann_file else "")
+            )
+        if self.img_prefix and not osp.isdir(self.img_prefix):
+            raise DataFileNotFoundError(f"image folder {self.img_prefix!r} (config key 'img_prefix') does not exist")
+        self.CLASSES = resolve_classes(classes, type(self).CLASSES)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import contextlib
+            import io
+
+            with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints timing lines
+                self.coco = COCO(self.ann_file)
+        self.cat_ids = self._select_categories()
+        self.cat2label = {cat_id: i for i, cat_id in enumerate(self.cat_ids)}
+        self.img_ids = sorted(self.coco.getImgIds())
+        self.data_infos = []
+        for img_id in self.img_ids:
+            info = dict(self.coco.loadImgs([img_id])[0])
+            info["filename"] = info["file_name"]
+            self.data_infos.append(info)
+        if not test_mode:
+            keep = self._filter_imgs()
+            self.img_ids = [self.img_ids[i] for i in keep]
+            self.data_infos = [self.data_infos[i] for i in keep]
+        self.pipeline = Compose(pipeline)
+
+    def _select_categories(self) -> list[int]:
+        cats = sorted(self.coco.loadCats(self.coco.getCatIds()), key=lambda c: c["id"])
+        by_name = {c["name"]: c["id"] for c in cats}
+        hits = [n for n in self.CLASSES if n in by_name]
+        if not hits and len(self.CLASSES) == len(cats):
+            return [c["id"] for c in cats]  # renamed classes, matched in id order
+        missing = [n for n in self.CLASSES if n not in by_name]
+        if missing:
+            raise ValueError(
+                f"classes {missing} are not categories of {self.ann_file!r} (config key 'classes'); "
+                f"its categories are {list(by_name)}"
+            )
+        return [by_name[n] for n in self.CLASSES]
+
+    def _filter_imgs(self, min_size: int = 32) -> list[int]:
+        with_ann = {a["image_id"] for a in self.coco.dataset.get("annotations", []) if a["category_id"] in self.cat2label}
+        keep = []
+        for i, info in enumerate(self.data_infos):
+            if self.filter_empty_gt and info["id"] not in with_ann:
+                continue
+            if min(info["width"], info["height"]) >= min_size:
+                keep.append(i)
+        return keep
+
+    def __len__(self) -> int:
+        return len(self.data_infos)
+
+    def get_ann_info(self, idx: int) -> dict[str, Any]:
+        """Boxes (x1, y1, x2, y2), labels, ignored (crowd) boxes, masks and seg map name of one image."""
+        info = self.data_infos[idx]
+        anns = self.coco.loadAnns(self.coco.getAnnIds(imgIds=[info["id"]]))
+        boxes, labels, ignore, masks = [], [], [], []
+        for ann in anns:
+            if ann.get("ignore", False) or ann["category_id"] not in self.cat2label:
+                continue
+            x, y, w, h = ann["bbox"]
+            if max(0, min(x + w, info["width"]) - max(x, 0)) * max(0, min(y + h, info["height"]) - max(y, 0)) == 0:
+                continue
+            if ann.get("area", w * h) <= 0 or w < 1 or h < 1:
+                continue
+            box = [x, y, x + w, y + h]
+            if ann.get("iscrowd", False):
+                ignore.append(box)
+            else:
+                boxes.append(box)
+                labels.append(self.cat2label[ann["category_id"]])
+                masks.append(ann.get("segmentation"))
+        return dict(
+            bboxes=np.array(boxes, dtype=np.float32).reshape(-1, 4),
+            labels=np.array(labels, dtype=np.int64),
+            bboxes_ignore=np.array(ignore, dtype=np.float32).reshape(-1, 4),
+            masks=masks,
+            seg_map=osp.splitext(info["filename"])[0] + ".png",
+        )
+
+    def pre_pipeline(self, results: dict[str, Any]) -> None:
+        results["img_prefix"] = self.img_prefix
+        results["seg_prefix"] = self.seg_prefix
+        results["bbox_fields"], results["mask_fields"], results["seg_fields"] = [], [], []
+
+    def prepare_train_img(self, idx: int) -> dict[str, Any] | None:
+        results = dict(img_info=self.data_infos[idx], ann_info=self.get_ann_info(idx))
+        self.pre_pipeline(results)
+        return self.pipeline(results)
+
+    def prepare_test_img(self, idx: int) -> dict[str, Any] | None:
+        results: dict[str, Any] = dict(img_info=self.data_infos[idx])
+        self.pre_pipeline(results)
+        return self.pipeline(results)
+
+    def __getitem__(self, idx: int) -> dict[str, Any]:
+        if self.test_mode:
+            data = self.prepare_test_img(idx)
+            assert data is not None, "test pipelines never drop samples"
+            return data
+        for _ in range(50):  # a crop without boxes returns None: draw another image, as MMDetection does
+            data = self.prepare_train_img(idx)
+            if data is not None:
+                return data
+            idx = int(np.random.randint(len(self)))
+        raise RuntimeError("CocoDataset: the training pipeline dropped 50 samples in a row; check RandomCrop")
+
+    def _to_json_dets(self, results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        dets = []
+        for img_id, res in zip(self.img_ids, results):
+            boxes = np.asarray(res["bboxes"], dtype=np.float64).reshape(-1, 4)
+            scores = np.asarray(res["scores"], dtype=np.float64).reshape(-1)
+            labels = np.asarray(res["labels"]).reshape(-1)
+            for box, score, label in zip(boxes, scores, labels):
+                x1, y1, x2, y2 = box.tolist()
+                dets.append(dict(image_id=img_id, category_id=self.cat_ids[int(label)],
+                                 bbox=[x1, y1, x2 - x1, y2 - y1], score=float(score)))
+        return dets
+
+    def format_results(self, results: Sequence[Mapping[str, Any]], outfile: str) -> str:
+        """Write detections as a COCO results json (``segdet test --format-only``)."""
+        if len(results) != len(self):
+            raise ValueError(f"{len(results)} results for {len(self)} images")
+        with open(outfile, "w") as f:
+            json.dump(self._to_json_dets(results), f)
+        return outfile
+
+    def evaluate(self, results: Sequence[Mapping[str, Any]], metric: str | Sequence[str] = "bbox",
+                 logger: Any = None, jsonfile_prefix: str | None = None, classwise: bool = False,
+                 proposal_nums: Sequence[int] = (100, 300, 1000), iou_thrs: Sequence[float] | None = None,
+                 metric_items: Sequence[str] | None = None) -> dict[str, float]:
+        """COCO metrics of ``results`` (one dict of bboxes/scores/labels per image, in order)."""
+        from ...evaluation.coco_metric import CocoMetric
+
+        if len(results) != len(self):
+            raise ValueError(f"CocoDataset.evaluate: {len(results)} results for {len(self)} images")
+        if jsonfile_prefix:
+            self.format_results(results, f"{jsonfile_prefix}.bbox.json")
+        metric_obj = CocoMetric(metric=metric, classwise=classwise, iou_thrs=iou_thrs,
+                                proposal_nums=tuple(proposal_nums), metric_items=metric_items)
+        return metric_obj.evaluate(results, self)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(ann_file={self.ann_file!r}, images={len(self)}, "
+                f"classes={len(self.CLASSES)}, test_mode={self.test_mode})")

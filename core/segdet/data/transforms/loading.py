@@ -1,0 +1,167 @@
+"""Read images, boxes, instance masks and semantic maps into a results dict."""
+from __future__ import annotations
+
+import os.path as osp
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ...errors import DataFileNotFoundError
+
+__all__ = ["LoadImageFromFile", "LoadAnnotations"]
+
+_FLAGS = {"color": cv2.IMREAD_COLOR, "grayscale": cv2.IMREAD_GRAYSCALE, "unchanged": cv2.IMREAD_UNCHANGED}
+
+
+def _join(prefix: str | None, name: str) -> str:
+    return osp.join(prefix, name) if prefix else name
+
+
+def read_image(path: str, color_type: str = "color", channel_order: str = "bgr") -> np.ndarray:
+    """HWC uint8 image; grayscale files become 3 channels with ``color_type='color'``."""
+    img = cv2.imread(path, _FLAGS[color_type])
+    if img is None:
+        reason = "does not exist" if not osp.exists(path) else "cannot be decoded as an image"
+        raise DataFileNotFoundError(f"image file {path!r} {reason} (check img_prefix / img_dir in data config)")
+    if color_type == "color" and channel_order == "rgb":
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return img
+
+
+class LoadImageFromFile:
+    """Load ``img_prefix/img_info['filename']`` (BGR, HWC, uint8 unless ``to_float32``).
+
+    Args:
+        to_float32: convert to float32. Default False.
+        color_type: 'color' (3 channels, also for grayscale files), 'grayscale' or 'unchanged'.
+        channel_order: 'bgr' (default, as MMCV) or 'rgb'.
+    """
+
+    def __init__(self, to_float32: bool = False, color_type: str = "color", channel_order: str = "bgr") -> None:
+        if color_type not in _FLAGS:
+            raise ValueError(f"LoadImageFromFile: color_type must be one of {sorted(_FLAGS)}, got {color_type!r}")
+        self.to_float32 = to_float32
+        self.color_type = color_type
+        self.channel_order = channel_order
+
+    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        info = results["img_info"]
+        filename = _join(results.get("img_prefix"), info["filename"])
+        img = read_image(filename, self.color_type, self.channel_order)
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results["filename"] = filename
+        results["ori_filename"] = info["filename"]
+        results["img"] = img
+        results["img_shape"] = img.shape
+        results["ori_shape"] = img.shape
+        results["img_fields"] = ["img"]
+        return results
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(to_float32={self.to_float32}, color_type={self.color_type!r})"
+
+
+class LoadImageFromArray(LoadImageFromFile):
+    """Take ``results['img']`` as already loaded (used by the inference APIs)."""
+
+    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        img = results["img"]
+        if img.ndim == 2:
+            img = np.repeat(img[..., None], 3, axis=2)
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results.setdefault("filename", None)
+        results.setdefault("ori_filename", None)
+        results["img"] = img
+        results["img_shape"] = img.shape
+        results["ori_shape"] = img.shape
+        results["img_fields"] = ["img"]
+        return results
+
+
+def _poly_to_mask(segm: Any, h: int, w: int) -> np.ndarray:
+    from pycocotools import mask as mask_utils
+
+    if isinstance(segm, list):
+        rle = mask_utils.merge(mask_utils.frPyObjects(segm, h, w))
+    elif isinstance(segm.get("counts"), list):
+        rle = mask_utils.frPyObjects(segm, h, w)
+    else:
+        rle = segm
+    return mask_utils.decode(rle).astype(np.uint8)
+
+
+class LoadAnnotations:
+    """Load boxes, labels, instance masks and semantic maps from ``results['ann_info']``.
+
+    Args:
+        with_bbox: load ``gt_bboxes`` (and ``gt_bboxes_ignore``). Default True.
+        with_label: load ``gt_labels``. Default True.
+        with_mask: decode polygons / RLE into ``gt_masks`` (K, H, W) uint8. Default False.
+        with_seg: read the semantic map ``seg_prefix/ann_info['seg_map']``. Default False.
+        poly2mask: kept for config compatibility; masks are always decoded to bitmaps.
+        reduce_zero_label: MMSegmentation's: label 0 becomes 255 (ignored), others shift by -1.
+
+    An ``ann_info`` with a ``seg_map`` but no ``bboxes`` (MMSegmentation's data sets) loads the
+    semantic map only, as MMSegmentation's ``LoadAnnotations()`` does.
+    """
+
+    def __init__(self, with_bbox: bool = True, with_label: bool = True, with_mask: bool = False,
+                 with_seg: bool = False, poly2mask: bool = True, reduce_zero_label: bool = False) -> None:
+        self.with_bbox = with_bbox
+        self.with_label = with_label
+        self.with_mask = with_mask
+        self.with_seg = with_seg
+        self.poly2mask = poly2mask
+        self.reduce_zero_label = reduce_zero_label
+
+    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        ann = results["ann_info"]
+        seg_only = "bboxes" not in ann and "seg_map" in ann
+        results.setdefault("bbox_fields", [])
+        results.setdefault("mask_fields", [])
+        results.setdefault("seg_fields", [])
+        if self.with_bbox and not seg_only:
+            results["gt_bboxes"] = np.asarray(ann["bboxes"], dtype=np.float32).reshape(-1, 4).copy()
+            results["bbox_fields"].append("gt_bboxes")
+            ignore = ann.get("bboxes_ignore")
+            if ignore is not None:
+                results["gt_bboxes_ignore"] = np.asarray(ignore, dtype=np.float32).reshape(-1, 4).copy()
+                results["bbox_fields"].append("gt_bboxes_ignore")
+        if self.with_label and not seg_only:
+            results["gt_labels"] = np.asarray(ann["labels"], dtype=np.int64).copy()
+        if self.with_mask and not seg_only:
+            h, w = results["img_info"]["height"], results["img_info"]["width"]
+            masks = [_poly_to_mask(m, h, w) for m in ann["masks"]]
+            results["gt_masks"] = np.stack(masks) if masks else np.zeros((0, h, w), np.uint8)
+            results["mask_fields"].append("gt_masks")
+        if self.with_seg or seg_only:
+            self._load_seg(results, ann)
+        return results
+
+    def _load_seg(self, results: dict[str, Any], ann: dict[str, Any]) -> None:
+        path = _join(results.get("seg_prefix"), ann["seg_map"])
+        seg = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if seg is None:
+            raise DataFileNotFoundError(f"segmentation map {path!r} does not exist (check seg_prefix / ann_dir)")
+        if seg.ndim == 3:
+            seg = seg[..., 0]
+        label_map = results.get("label_map")
+        if label_map:
+            mapped = seg.copy()
+            for old, new in label_map.items():
+                mapped[seg == old] = new
+            seg = mapped
+        if self.reduce_zero_label or results.get("reduce_zero_label", False):
+            seg = seg.astype(np.uint8)  # MMSegmentation's rule: 0 -> 255 (ignored), k -> k - 1
+            seg[seg == 0] = 255
+            seg = seg - 1
+            seg[seg == 254] = 255
+        results["gt_semantic_seg"] = seg.astype(np.uint8)
+        results["seg_fields"].append("gt_semantic_seg")
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(with_bbox={self.with_bbox}, with_label={self.with_label}, "
+                f"with_mask={self.with_mask}, with_seg={self.with_seg})")
