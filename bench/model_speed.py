@@ -25,7 +25,7 @@ CONFIG = ROOT / "configs" / "retinanet" / "retinanet_r50_fpn_1x_coco.py"
 NUM_CLASSES = 80
 
 
-def _median_time(fn: Callable[[], Any], iters: int, warmup: int = 1) -> float:
+def _median_time(fn: Callable[[], Any], iters: int, warmup: int = 1) -> float:  # for the matmul rate
     for _ in range(warmup):
         fn()
     times = []
@@ -77,7 +77,8 @@ def build_torchvision(size: int) -> torch.nn.Module:
                                   min_size=size, max_size=size)
 
 
-def bench_segdet(size: int, iters: int) -> dict[str, float]:
+def segdet_steps(size: int) -> dict[str, Callable[[], Any]]:
+    """Closures for segdet: full training step, network-only step, inference, network-only inference."""
     model = build_segdet()
     gen = torch.Generator().manual_seed(0)
     img2 = torch.randn(2, 3, size, size, generator=gen)
@@ -88,14 +89,14 @@ def bench_segdet(size: int, iters: int) -> dict[str, float]:
     opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
     data = {"img": img2, "img_metas": [dict(meta), dict(meta)], "gt_bboxes": boxes, "gt_labels": labels}
 
-    def train_step() -> None:
+    def train() -> None:
         model.train()
         out = model.train_step(data)
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()
         opt.step()
 
-    def net_only_step() -> None:
+    def train_net() -> None:
         # The same network work with a trivial loss: what remains of the step is overhead.
         model.train()
         cls, reg = model.forward_dummy(img2)
@@ -110,22 +111,15 @@ def bench_segdet(size: int, iters: int) -> dict[str, float]:
         model.simple_test(img1, [dict(meta)], rescale=True)
 
     @torch.no_grad()
-    def infer_net_only() -> None:
+    def infer_net() -> None:
         model.eval()
         model.forward_dummy(img1)
 
-    res = {
-        "train": _median_time(train_step, iters),
-        "train_net": _median_time(net_only_step, iters),
-        "infer": _median_time(infer, iters),
-        "infer_net": _median_time(infer_net_only, iters),
-    }
-    res["train_flops"] = _flops(train_step)
-    res["infer_flops"] = _flops(infer)
-    return res
+    return {"train": train, "train_net": train_net, "infer": infer, "infer_net": infer_net}
 
 
-def bench_torchvision(size: int, iters: int) -> dict[str, float]:
+def torchvision_steps(size: int) -> dict[str, Callable[[], Any]]:
+    """Closures for torchvision: training step and inference."""
     model = build_torchvision(size)
     gen = torch.Generator().manual_seed(0)
     imgs = list(torch.rand(2, 3, size, size, generator=gen).unbind(0))
@@ -133,7 +127,7 @@ def bench_torchvision(size: int, iters: int) -> dict[str, float]:
     targets = [{"boxes": b, "labels": lab} for b, lab in zip(boxes, labels)]
     opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
 
-    def train_step() -> None:
+    def train() -> None:
         model.train()
         losses = model(imgs, targets)
         loss = sum(losses.values())
@@ -146,10 +140,22 @@ def bench_torchvision(size: int, iters: int) -> dict[str, float]:
         model.eval()
         model(imgs[:1])
 
-    res = {"train": _median_time(train_step, iters), "infer": _median_time(infer, iters)}
-    res["train_flops"] = _flops(train_step)
-    res["infer_flops"] = _flops(infer)
-    return res
+    return {"train": train, "infer": infer}
+
+
+def measure(steps: dict[str, dict[str, Callable[[], Any]]], iters: int) -> dict[str, dict[str, float]]:
+    """Median seconds of every closure; the closures take turns so that load changes hit all alike."""
+    times: dict[str, dict[str, list[float]]] = {who: {k: [] for k in fns} for who, fns in steps.items()}
+    for fns in steps.values():  # warm-up
+        for fn in fns.values():
+            fn()
+    for _ in range(iters):
+        for who, fns in steps.items():
+            for key, fn in fns.items():
+                t0 = time.perf_counter()
+                fn()
+                times[who][key].append(time.perf_counter() - t0)
+    return {who: {k: statistics.median(v) for k, v in d.items()} for who, d in times.items()}
 
 
 def main() -> None:
@@ -161,8 +167,12 @@ def main() -> None:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     peak = matmul_rate()
-    sd = bench_segdet(args.size, args.iters)
-    tv = bench_torchvision(args.size, args.iters)
+    steps = {"segdet": segdet_steps(args.size), "torchvision": torchvision_steps(args.size)}
+    res = measure(steps, args.iters)
+    sd, tv = res["segdet"], res["torchvision"]
+    for who, fns in steps.items():
+        res[who]["train_flops"] = _flops(fns["train"])
+        res[who]["infer_flops"] = _flops(fns["infer"])
 
     print(f"RetinaNet-R50-FPN, {args.size}x{args.size}, {threads} threads, median of {args.iters}; "
           f"float32 matmul rate {peak / 1e9:.1f} GFLOP/s")

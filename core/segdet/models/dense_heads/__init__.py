@@ -4,9 +4,22 @@ Head plugins subclass :class:`AnchorHeadBase` (anchor-based) or :class:`PointHea
 (anchor-free, per-point) and add their own layers and ``forward``.
 """
 from .anchor_head_base import AnchorHeadBase, AnchorTargets
-from .dense_head_base import DEFAULT_TEST_CFG, DenseHeadBase, bbox_mapping_back, empty_result, rescale_and_clip
+from .dense_head_base import (
+    DEFAULT_TEST_CFG,
+    DenseHeadBase,
+    bbox_mapping_back,
+    empty_result,
+    rescale_and_clip,
+)
 from .point_head_base import PointHeadBase
-from .utils import images_to_levels, levels_to_flat, multi_apply, reduce_mean, select_single_mlvl, unmap
+from .utils import (
+    images_to_levels,
+    levels_to_flat,
+    multi_apply,
+    reduce_mean,
+    select_single_mlvl,
+    unmap,
+)
 
 __all__ = [
     "DEFAULT_TEST_CFG",
