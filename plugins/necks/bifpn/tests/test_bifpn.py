@@ -123,3 +123,10 @@ def test_build_with_channels_from_a_swin_backbone() -> None:
     outs = neck(backbone(torch.rand(2, 3, 52, 44)))
     assert [o.shape[-2:] for o in outs] == [(7, 6), (4, 3), (2, 2), (1, 1), (1, 1)]
     assert neck.strides == [8, 16, 32, 64, 128]
+
+
+def test_no_extra_levels_when_num_outs_equals_inputs() -> None:
+    neck = BiFPN(in_channels=[8, 16, 32], out_channels=8, num_outs=3, norm_cfg=None)
+    assert len(neck.extra_convs) == 0 and neck.strides == [4, 8, 16]
+    outs = neck(pyramid([8, 16, 32], (20, 12)))
+    assert [tuple(o.shape[-2:]) for o in outs] == [(20, 12), (10, 6), (5, 3)]
