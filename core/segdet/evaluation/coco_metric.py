@@ -342,7 +342,7 @@ class CocoMetric:
                     _log(f"{metric} AP per category:\n"
                          + _classwise_table(names, classwise_ap(coco_eval)), logger)
             for item in items:
-                out[prefix + item] = round(float(stats[item]), 3)
+                out[prefix + item] = float(f"{stats[item]:.3f}")
             _log(_format_table([prefix + i for i in items],
                                [[f"{out[prefix + i]:.3f}" for i in items]]), logger)
             if metric != "proposal":
