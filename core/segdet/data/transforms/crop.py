@@ -41,8 +41,9 @@ class RandomCrop:
         if self.crop_type == "absolute":
             return min(int(ch), h), min(int(cw), w)
         if self.crop_type == "absolute_range":
-            lo, hi = int(ch), int(cw)
-            return min(np.random.randint(lo, min(h, hi) + 1), h), min(np.random.randint(lo, min(w, hi) + 1), w)
+            lo, hi = int(ch), int(cw)  # both bounds capped by the image, as MMDetection does
+            return (int(np.random.randint(min(h, lo), min(h, hi) + 1)),
+                    int(np.random.randint(min(w, lo), min(w, hi) + 1)))
         if self.crop_type == "relative":
             return int(h * ch + 0.5), int(w * cw + 0.5)
         rh, rw = np.random.uniform(ch, 1.0), np.random.uniform(cw, 1.0)
