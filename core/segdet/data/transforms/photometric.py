@@ -35,12 +35,12 @@ class PhotoMetricDistortion:
         contrast_first = rand(2)
         if contrast_first == 1 and rand(2):
             img *= np.random.uniform(self.contrast_lower, self.contrast_upper)
-        hsv = cv2.cvtColor(np.clip(img, 0, 255) / 255.0, cv2.COLOR_BGR2HSV)  # H in [0, 360)
+        hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)  # float input: H in [0, 360), S in [0, 1], V = max
         if rand(2):
             hsv[..., 1] *= np.random.uniform(self.saturation_lower, self.saturation_upper)
         if rand(2):
-            hsv[..., 0] = (hsv[..., 0] + np.random.uniform(-self.hue_delta, self.hue_delta) * 2) % 360
-        img = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR) * 255.0
+            hsv[..., 0] = (hsv[..., 0] + np.random.uniform(-self.hue_delta, self.hue_delta)) % 360
+        img = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
         if contrast_first == 0 and rand(2):
             img *= np.random.uniform(self.contrast_lower, self.contrast_upper)
         if rand(2):
