@@ -231,8 +231,14 @@ class SwinTransformer(nn.Module):
                 grid = table.t().reshape(1, -1, s1, s1)
                 state[key] = F.interpolate(grid, size=(s2, s2), mode="bicubic").reshape(-1, s2 * s2).t()
         pos = state.get("absolute_pos_embed")
-        if pos is not None and self.use_abs_pos_embed and pos.dim() == 4:  # (1, C, h, w) layout
-            state["absolute_pos_embed"] = pos.flatten(2).transpose(1, 2)
+        if pos is not None and self.use_abs_pos_embed:
+            if pos.dim() == 4:  # (1, C, h, w) layout
+                pos = pos.flatten(2).transpose(1, 2)
+            if pos.shape != self.absolute_pos_embed.shape:  # another pretraining size (square grid)
+                side = math.isqrt(pos.shape[1])
+                grid = pos.transpose(1, 2).reshape(1, -1, side, side)
+                pos = F.interpolate(grid, size=self.pos_grid, mode="bicubic").flatten(2).transpose(1, 2)
+            state["absolute_pos_embed"] = pos
         return state
 
     # ------------------------------------------------------------------ freezing

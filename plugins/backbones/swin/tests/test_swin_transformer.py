@@ -168,3 +168,12 @@ def test_build_from_config_by_entry_point() -> None:
                        num_heads=(1, 1, 2, 2), window_size=4, ape=False), "backbones")
     assert isinstance(model, SwinTransformer)
     assert model.out_channels == [16, 32, 64, 128]
+
+
+def test_pretrained_position_embedding_is_resized(tmp_path: Path) -> None:
+    path = tmp_path / "ape32.pth"
+    torch.save(tiny(ape=True, pretrain_img_size=32).state_dict(), path)  # 8x8 grid
+    model = tiny(ape=True, pretrain_img_size=48, pretrained=str(path))  # 12x12 grid
+    model.init_weights()
+    assert model.absolute_pos_embed.shape == (1, 144, 16)
+    assert model(torch.rand(1, 3, 48, 48))[0].shape == (1, 16, 12, 12)
