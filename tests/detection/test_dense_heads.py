@@ -195,3 +195,22 @@ def test_fcos_targets_follow_regress_ranges():
 def test_fcos_refuses_dcn():
     with pytest.raises(ValueError, match="dcn_on_last_conv"):
         build(dict(HEADS["FCOSHead"], dcn_on_last_conv=True), "heads")
+
+
+def test_sampling_head_uses_the_configured_sampler():
+    """With a non-focal loss the head samples (as MMDetection's RPN-style heads do)."""
+    cfg = dict(HEADS["RetinaHead"])
+    cfg["loss_cls"] = {"type": "CrossEntropyLoss", "use_sigmoid": True, "loss_weight": 1.0}
+    cfg["train_cfg"] = {**cfg["train_cfg"], "sampler": {"type": "RandomSampler", "num": 32, "pos_fraction": 0.5,
+                                                        "neg_pos_ub": -1, "add_gt_as_proposals": False}}
+    head = build(cfg, "heads")
+    assert head.sampling and type(head.sampler).__name__ == "RandomSampler"
+    gt_bboxes, gt_labels = _gts()
+    feats = _feats()
+    sizes = [tuple(f.shape[-2:]) for f in feats]
+    mlvl = head.prior_generator.grid_priors(sizes)
+    t = head.get_targets(torch.cat(mlvl), [len(a) for a in mlvl], sizes, gt_bboxes, gt_labels, _metas())
+    assert all(p + n <= 32 for p, n in zip(t.num_pos, t.num_neg))
+    assert int((t.label_weights > 0).sum()) == sum(t.num_pos) + sum(t.num_neg)
+    losses = head.forward_train(feats, _metas(), gt_bboxes, gt_labels)
+    assert all(torch.isfinite(v) for v in losses.values())
