@@ -5,6 +5,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import torch
 from torch.utils.data import DataLoader
 
 from ..registry import build
@@ -51,6 +52,8 @@ def build_dataloader(dataset: Any, samples_per_gpu: int, workers_per_gpu: int, n
     sampler = EpochSeededSampler(dataset, shuffle, seed or 0, rank, world_size)
     init_fn = (functools.partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed)
                if seed is not None and num_workers > 0 else None)
+    # the generator draws the workers' base seeds, one per epoch: same run, same draws
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
                       collate_fn=collate, pin_memory=False, drop_last=drop_last, worker_init_fn=init_fn,
-                      persistent_workers=persistent_workers and num_workers > 0)
+                      generator=generator, persistent_workers=persistent_workers and num_workers > 0)

@@ -43,8 +43,14 @@ class EpochSeededSampler(Sampler[int]):
 
 
 def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int) -> None:
-    """Give each data-loader worker its own, reproducible NumPy / random / torch seed."""
-    worker_seed = num_workers * rank + worker_id + seed
-    np.random.seed(worker_seed % 2**32)
-    random.seed(worker_seed)
-    torch.manual_seed(worker_seed)
+    """Give each data-loader worker its own, reproducible NumPy / random / torch seed.
+
+    Mixes in ``torch.initial_seed()``, which PyTorch sets in each worker to a base seed drawn
+    anew every epoch from the loader's generator (seeded by ``build_dataloader``): without it
+    every epoch would replay the same random augmentations, position by position.
+    """
+    state = np.random.SeedSequence([int(seed) % 2**32, rank, num_workers, worker_id,
+                                    torch.initial_seed() % 2**63]).generate_state(2)
+    np.random.seed(int(state[0]))
+    random.seed(int(state[1]))
+    torch.manual_seed(int(state[0]) << 32 | int(state[1]))
