@@ -214,3 +214,14 @@ def test_proposal_nums_set_max_dets(coco_data: Any) -> None:
         ev.accumulate()
     precision = ev.eval["precision"][:, :, :, 0, -1]  # AP at the last maxDets, as the brief asks
     assert out["bbox_mAP"] == float(f"{precision[precision > -1].mean():.3f}")
+
+
+def test_through_coco_dataset(coco_data: Any, tmp_path: Path) -> None:
+    from segdet.data.datasets.coco import CocoDataset
+
+    dataset, results = coco_data
+    real = CocoDataset(ann_file=str(tmp_path / "instances.json"), pipeline=[], classes=NAMES, test_mode=True)
+    assert (real.cat_ids, real.img_ids) == (CAT_IDS, dataset.img_ids)
+    out = real.evaluate(results, metric=["bbox", "segm"], classwise=True)
+    assert out == CocoMetric(metric=["bbox", "segm"]).evaluate(results, dataset)
+    assert out["bbox_mAP"] > 0 and isinstance(out["segm_mAP_copypaste"], str)
