@@ -107,7 +107,10 @@ def tpfp_default(det_bboxes: np.ndarray, gt_bboxes: np.ndarray, gt_bboxes_ignore
     det_areas = _areas(det_bboxes, extra) if m else np.zeros(0)
     if len(gts) == 0:
         for k, (lo, hi) in enumerate(ranges):
-            fp[k, (det_areas >= lo) & (det_areas < hi) if lo is not None else slice(None)] = 1
+            if lo is None or hi is None:
+                fp[k] = 1
+            else:
+                fp[k, (det_areas >= lo) & (det_areas < hi)] = 1
         return tp, fp
     if m == 0:
         return tp, fp
@@ -117,8 +120,8 @@ def tpfp_default(det_bboxes: np.ndarray, gt_bboxes: np.ndarray, gt_bboxes_ignore
     gt_areas = _areas(gts, extra)
     for k, (lo, hi) in enumerate(ranges):
         covered = np.zeros(len(gts), bool)
-        area_ignore = (np.zeros(len(gts), bool) if lo is None
-                       else (gt_areas < lo) | (gt_areas >= hi))
+        unbounded = lo is None or hi is None
+        area_ignore = np.zeros(len(gts), bool) if unbounded else (gt_areas < lo) | (gt_areas >= hi)
         for i in order:
             if ious_max[i] >= iou_thr:
                 j = ious_argmax[i]
@@ -129,7 +132,7 @@ def tpfp_default(det_bboxes: np.ndarray, gt_bboxes: np.ndarray, gt_bboxes_ignore
                 else:
                     covered[j] = True
                     tp[k, i] = 1
-            elif lo is None or lo <= det_areas[i] < hi:
+            elif unbounded or lo <= det_areas[i] < hi:  # type: ignore[operator]
                 fp[k, i] = 1
     return tp, fp
 

@@ -75,7 +75,7 @@ class VOCMetric:
         self.iou_thrs = [float(iou_thr)] if isinstance(iou_thr, (int, float)) else [float(t) for t in iou_thr]
         if not self.iou_thrs:
             raise ValueError("iou_thr must hold at least one threshold")
-        self.scale_ranges = [tuple(r) for r in scale_ranges] if scale_ranges else None
+        self.scale_ranges = [(float(lo), float(hi)) for lo, hi in scale_ranges] if scale_ranges else None
         self.eval_mode = eval_mode
         self.use_legacy_coordinate = use_legacy_coordinate
 
