@@ -225,3 +225,11 @@ def test_through_coco_dataset(coco_data: Any, tmp_path: Path) -> None:
     out = real.evaluate(results, metric=["bbox", "segm"], classwise=True)
     assert out == CocoMetric(metric=["bbox", "segm"]).evaluate(results, dataset)
     assert out["bbox_mAP"] > 0 and isinstance(out["segm_mAP_copypaste"], str)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ground_truth_left_untouched(coco_data: Any, backend: str) -> None:
+    dataset, results = coco_data
+    before = json.dumps(dataset.coco.dataset, sort_keys=True)
+    CocoMetric(metric=["bbox", "segm"], backend=backend).evaluate(results, dataset)
+    assert json.dumps(dataset.coco.dataset, sort_keys=True) == before  # no 'ignore' flags written back

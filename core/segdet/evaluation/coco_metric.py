@@ -275,23 +275,27 @@ class CocoMetric:
             raise KeyError(f"metric_items {bad} are not COCO summary items; choose from {valid}")
 
     def _gt_coco(self, coco: Any) -> Any:
-        """The ground truth as a COCO object of the backend (converted once per source object)."""
+        """The ground truth as a COCO object of the backend, built once per source object.
+
+        Both backends write ``ignore`` flags into the ground-truth annotations they evaluate; they
+        get copies, so that the data set's own annotations (read again by ``get_ann_info`` in the
+        next training epoch) stay as loaded.
+        """
         if self._gt is not None and self._gt[0] is coco:
             return self._gt[1]
+        data = dict(coco.dataset)
+        data["annotations"] = [dict(a) for a in data.get("annotations", [])]
         if self._use_faster:
             from faster_coco_eval import COCO as FasterCOCO
 
-            gt = coco if isinstance(coco, FasterCOCO) else FasterCOCO(coco.dataset)
+            gt = FasterCOCO(data)
         else:
             from pycocotools.coco import COCO
 
-            if isinstance(coco, COCO):
-                gt = coco
-            else:
-                gt = COCO()
-                gt.dataset = coco.dataset
-                with contextlib.redirect_stdout(io.StringIO()):
-                    gt.createIndex()
+            gt = COCO()
+            gt.dataset = data
+            with contextlib.redirect_stdout(io.StringIO()):
+                gt.createIndex()
         self._gt = (coco, gt)
         return gt
 
