@@ -131,6 +131,8 @@ def test_proposal_matches_class_agnostic_pycocotools(coco_data: Any, backend: st
     out = CocoMetric(metric="proposal", backend=backend).evaluate(results, dataset)
     assert list(out) == ALL_ITEMS[6:]  # unprefixed, as MMDetection 2.x
     np.testing.assert_allclose([out[k] for k in ALL_ITEMS[6:]], _mmdet_round(ref[6:]), atol=1e-9)
+    arrays = [torch.cat([r["bboxes"], r["scores"][:, None].float()], 1) for r in results]  # (N, 5) each
+    assert CocoMetric(metric="proposal", backend=backend).evaluate(arrays, dataset) == out
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -52,8 +52,8 @@ def _encode_masks(masks: Any) -> list[dict[str, Any]]:
 def _unpack(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
     """``(bboxes (N,4), scores (N,), labels (N,), masks or None)`` of one image's result.
 
-    Accepts the segdet dict (``bboxes``, ``scores``, ``labels``, optional ``masks``) and MMDetection
-    2.x's list of per-class (N, 5) arrays.
+    Accepts the segdet dict (``bboxes``, ``scores``, ``labels``, optional ``masks``), MMDetection
+    2.x's list of per-class (N, 5) arrays, and one (N, 5) array of proposals (all label 0).
     """
     if isinstance(result, dict):
         bboxes = _to_numpy(result["bboxes"]).reshape(-1, 4).astype(np.float64)
@@ -61,6 +61,9 @@ def _unpack(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
         scores = _to_numpy(result.get("scores", np.ones(n))).reshape(-1).astype(np.float64)
         labels = _to_numpy(result.get("labels", np.zeros(n))).reshape(-1).astype(np.int64)
         return bboxes, scores, labels, result.get("masks")
+    if hasattr(result, "shape") and len(result.shape) == 2:  # proposals: one (N, 5) array
+        dets = _to_numpy(result).reshape(-1, 5).astype(np.float64)
+        return dets[:, :4], dets[:, 4], np.zeros(len(dets), np.int64), None
     per_class = [_to_numpy(r).reshape(-1, 5) for r in result]
     dets = np.concatenate(per_class) if per_class else np.zeros((0, 5))
     labels = np.concatenate([np.full(len(r), k, np.int64) for k, r in enumerate(per_class)]) \
