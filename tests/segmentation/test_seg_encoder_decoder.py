@@ -183,3 +183,21 @@ def test_losses_ignore_index_and_accuracy() -> None:
     losses = head.losses(logit, label)
     assert losses["acc_seg"].item() == pytest.approx(200 / 3)
     assert torch.isfinite(losses["loss_ce"])
+
+
+@pytest.mark.skipif(not all(any(i.name == n for i in components(g)) for g, n in
+                            [("losses", "CrossEntropyLoss"), ("losses", "DiceLoss"),
+                             ("task_modules", "OHEMPixelSampler")]),
+                    reason="the losses plugin or OHEMPixelSampler is not installed")
+def test_several_losses_and_ohem_sampler() -> None:
+    head = build({"type": "FCNHead", "in_channels": 8, "channels": 8, "num_classes": 3,
+                  "loss_decode": [{"type": "CrossEntropyLoss", "loss_weight": 1.0},
+                                  {"type": "DiceLoss", "use_sigmoid": False, "loss_weight": 3.0}],
+                  "sampler": {"type": "OHEMPixelSampler", "thresh": 0.7, "min_kept": 20}}, "heads")
+    logit = torch.randn(2, 3, 8, 8, requires_grad=True)
+    label = torch.randint(0, 3, (2, 1, 16, 16))
+    label[:, :, :3] = 255
+    losses = head.losses(logit, label)
+    assert set(losses) == {"loss_ce", "loss_dice", "acc_seg"}
+    (losses["loss_ce"] + losses["loss_dice"]).backward()
+    assert logit.grad is not None and torch.isfinite(logit.grad).all()
