@@ -131,12 +131,12 @@ class ToyDataset(torch.utils.data.Dataset):
 
     def __init__(self, num: int = 16, size: int = 32, seed: int = 0, test_mode: bool = False,
                  pipeline: list | None = None, ann_file: str | None = None,
-                 classes: tuple | None = None) -> None:
+                 classes: tuple | None = None, augment: bool = False) -> None:
         if ann_file is not None and not os.path.isfile(ann_file):
             from segdet.errors import DataFileNotFoundError
 
             raise DataFileNotFoundError(f"ToyDataset: ann_file {ann_file!r} does not exist")
-        self.size, self.seed, self.test_mode = size, seed, test_mode
+        self.size, self.seed, self.test_mode, self.augment = size, seed, test_mode, augment
         self.data_infos = list(range(num))  # per-image list, so `segdet train --debug` can cut it
         if classes is not None:
             self.CLASSES = tuple(classes)
@@ -154,6 +154,8 @@ class ToyDataset(torch.utils.data.Dataset):
                     ori_shape=(self.size, self.size, 3), img_shape=(self.size, self.size, 3),
                     pad_shape=(self.size, self.size, 3), scale_factor=np.ones(4, np.float32), flip=False,
                     flip_direction=None)
+        if self.augment:  # random per call, from the (worker's) global NumPy generator
+            img = img + np.random.normal(0, 0.05, size=img.shape).astype(np.float32)
         tensor = torch.from_numpy(img)
         if self.test_mode:
             imgs, metas = [tensor], [meta]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
+import pytest
 import segdet_toy_components as toy
 import torch
 
@@ -12,7 +13,7 @@ from segdet.engine.train import train_model
 from segdet.registry import build
 
 
-def _train(work_dir, max_epochs, resume_from=None, auto_resume=False):
+def _train(work_dir, max_epochs, resume_from=None, auto_resume=False, workers=0):
     cfg = toy.toy_config(
         str(work_dir),
         model=dict(type="ToyDetector", num_classes=3, width=8, dropout=0.3),
@@ -21,6 +22,8 @@ def _train(work_dir, max_epochs, resume_from=None, auto_resume=False):
         runner=dict(type="EpochBasedRunner", max_epochs=max_epochs),
         resume_from=resume_from, auto_resume=auto_resume,
     )
+    cfg["data"]["workers_per_gpu"] = workers
+    cfg["data"]["train"]["augment"] = workers > 0
     set_random_seed(0)
     model = build(cfg["model"], "detectors")
     dataset = build(cfg["data"]["train"], "datasets")
@@ -28,13 +31,15 @@ def _train(work_dir, max_epochs, resume_from=None, auto_resume=False):
     return runner
 
 
-def test_resume_equals_uninterrupted(tmp_path):
-    full = _train(tmp_path / "full", 4)
-    _train(tmp_path / "part", 2)
+@pytest.mark.parametrize("workers", [0, pytest.param(1, marks=pytest.mark.slow)])
+def test_resume_equals_uninterrupted(tmp_path, workers):
+    """With a worker, random augmentation in the worker must also replay after the resume."""
+    full = _train(tmp_path / "full", 4, workers=workers)
+    _train(tmp_path / "part", 2, workers=workers)
     assert sorted(p for p in os.listdir(tmp_path / "part") if p.endswith(".pth")) == [
         "epoch_1.pth", "epoch_2.pth", "latest.pth"]
     torch.manual_seed(1234)  # the resumed run must not depend on the RNG state it starts with
-    resumed = _train(tmp_path / "part", 4, resume_from=str(tmp_path / "part" / "epoch_2.pth"))
+    resumed = _train(tmp_path / "part", 4, resume_from=str(tmp_path / "part" / "epoch_2.pth"), workers=workers)
     assert resumed.epoch == full.epoch == 4 and resumed.iter == full.iter == 16
     full_state, resumed_state = full.model.state_dict(), resumed.model.state_dict()
     assert full_state.keys() == resumed_state.keys()

@@ -93,6 +93,7 @@ class BaseRunner:
         self.data_batch: Any = None
         self.outputs: dict[str, Any] = {}
         self._pending_state: dict[str, Any] = {}
+        self._pending_loader_rng: torch.Tensor | None = None
         #: a progress bar per training epoch (tqdm on a TTY, plain lines otherwise)
         self.show_progress = True
         #: labels of the run (``segdet train --tags``), read by logger hooks
@@ -179,6 +180,10 @@ class BaseRunner:
         if save_optimizer and self.optimizer is not None:
             checkpoint["optimizer"] = self.optimizer.state_dict()
             checkpoint["rng"] = get_rng_state()
+            generator = getattr(self.data_loader, "generator", None)
+            if self.mode == "train" and isinstance(generator, torch.Generator):
+                # the loader's generator draws the workers' base seed of each epoch
+                checkpoint["rng"]["loader"] = generator.get_state()
             if self.grad_scaler is not None:
                 checkpoint["grad_scaler"] = self.grad_scaler.state_dict()
             states = {}
@@ -231,9 +236,17 @@ class BaseRunner:
             self.grad_scaler.load_state_dict(ckpt["grad_scaler"])
         if "rng" in ckpt:
             set_rng_state(ckpt["rng"])
+            self._pending_loader_rng = ckpt["rng"].get("loader")
         self._pending_state = dict(ckpt.get("hooks", {}))
         self._apply_hook_states()
         self.logger.info(f"resumed epoch {self.epoch}, iter {self.iter}")
+
+    def _restore_loader_rng(self, data_loader: Any) -> None:
+        """After a resume, give the training loader the generator state it had when saved."""
+        generator = getattr(data_loader, "generator", None)
+        if self._pending_loader_rng is not None and isinstance(generator, torch.Generator):
+            generator.set_state(self._pending_loader_rng)
+        self._pending_loader_rng = None
 
     def _restore_inner_iter(self) -> None:
         self._inner_iter = 0

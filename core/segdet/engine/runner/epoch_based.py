@@ -25,6 +25,7 @@ class EpochBasedRunner(BaseRunner):
         assert self._max_epochs is not None
         self._max_iters = self._max_epochs * len(data_loader)
         self.call_hook("before_train_epoch")
+        self._restore_loader_rng(data_loader)
         desc = f"train epoch {self.epoch + 1}/{self._max_epochs}"
         with Progress(len(data_loader), desc, enabled=self.rank == 0 and self.show_progress) as bar:
             for i, data_batch in enumerate(data_loader):

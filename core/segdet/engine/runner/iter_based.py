@@ -90,6 +90,9 @@ class IterBasedRunner(BaseRunner):
             raise ValueError("max_iters must be given to the runner (runner=dict(max_iters=N))")
         self._start_message(workflow)
         self.call_hook("before_run")
+        for (mode, _), loader in zip(workflow, data_loaders):
+            if mode == "train":
+                self._restore_loader_rng(loader)
         iter_loaders = [IterLoader(x, self._epoch) for x in data_loaders]
         with Progress(self._max_iters - self.iter, "train iters",
                       enabled=self.rank == 0 and self.show_progress) as bar:
