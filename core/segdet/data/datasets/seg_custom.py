@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ...errors import ConfigError, DataFileNotFoundError
-from ...registry import build
+from ..transforms.compose import Compose
 
 __all__ = ["CustomDataset"]
 
@@ -79,7 +79,7 @@ class CustomDataset:
         classes: str | Sequence[str] | None = None,
         palette: Sequence[Sequence[int]] | None = None,
     ) -> None:
-        self.pipeline = [t if callable(t) else build(t, "transforms") for t in pipeline]
+        self.pipeline = Compose(pipeline)
         self.data_root = data_root
         self.img_dir = _join(data_root, img_dir)
         self.ann_dir = _join(data_root, ann_dir)
@@ -163,22 +163,15 @@ class CustomDataset:
         if self.label_map:
             results["label_map"] = self.label_map
 
-    def _run_pipeline(self, results: dict[str, Any]) -> Any:
-        for transform in self.pipeline:
-            results = transform(results)
-            if results is None:
-                return None
-        return results
-
     def prepare_train_img(self, idx: int) -> Any:
         results = {"img_info": self.img_infos[idx], "ann_info": self.get_ann_info(idx)}
         self.pre_pipeline(results)
-        return self._run_pipeline(results)
+        return self.pipeline(results)
 
     def prepare_test_img(self, idx: int) -> Any:
         results = {"img_info": self.img_infos[idx]}
         self.pre_pipeline(results)
-        return self._run_pipeline(results)
+        return self.pipeline(results)
 
     def __getitem__(self, idx: int) -> Any:
         return self.prepare_test_img(idx) if self.test_mode else self.prepare_train_img(idx)
