@@ -179,3 +179,42 @@ def test_train_under_torchrun_two_cpu_processes(tmp_path):
     assert sorted(p.name for p in work.glob("*.pth")) == ["best_bbox_mAP_epoch_1.pth", "epoch_1.pth", "latest.pth"]
     train = [x for x in _json_log(work) if x.get("mode") == "train"]
     assert [x["iter"] for x in train] == [2]  # 8 images, 2 ranks x 2 per batch: 2 iterations per epoch
+
+
+_TINY_RETINA = ["model.backbone.base_channels=8", "model.neck.in_channels=[16,32,64]", "model.neck.out_channels=16",
+                "model.bbox_head.in_channels=16", "model.bbox_head.feat_channels=16",
+                "model.bbox_head.norm_cfg.num_groups=4", "data.samples_per_gpu=2", "data.workers_per_gpu=0"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (ROOT / "configs" / "retinanet" / "retinanet_r18_fpn_shapes.py").exists(),
+                    reason="RetinaNet shapes config not present")
+def test_real_retinanet_on_shapes(tmp_path):
+    cfg = str(ROOT / "configs" / "retinanet" / "retinanet_r18_fpn_shapes.py")
+    work = tmp_path / "work_dirs" / "retinanet_r18_fpn_shapes"
+    proc = _segdet("train", cfg, "--device", "cpu", "--cfg-options", *_TINY_RETINA, cwd=tmp_path, check=False)
+    assert proc.returncode != 0 and "segdet data shapes --out data/shapes" in proc.stderr
+    _segdet("data", "shapes", "--out", "data/shapes", "--num-train", "8", "--num-val", "4", "--img-size", "64",
+            cwd=tmp_path)
+
+    _segdet("train", cfg, "--debug", "--seed", "0", "--device", "cpu", "--cfg-options", *_TINY_RETINA,
+            cwd=tmp_path)
+    assert {"epoch_1.pth", "epoch_2.pth", "latest.pth", "retinanet_r18_fpn_shapes.py", "env.json"} <= {
+        p.name for p in work.iterdir()}
+    lines = _json_log(work)
+    assert [x["epoch"] for x in lines if x.get("mode") == "val"] == [1, 2]
+    assert all("loss_cls" in x and "loss_bbox" in x for x in lines if x.get("mode") == "train")
+
+    proc = _segdet("train", cfg, "--auto-resume", "--no-validate", "--device", "cpu", "--cfg-options",
+                   *_TINY_RETINA, "runner.max_epochs=3", cwd=tmp_path)
+    assert "resumed epoch 2" in proc.stdout and (work / "epoch_3.pth").exists()
+
+    for extra in ([], ["--aug-test"]):
+        out = tmp_path / f"res{len(extra)}.pkl"
+        proc = _segdet("test", cfg, str(work / "latest.pth"), "--eval", "bbox", "--out", str(out),
+                       "--show-dir", str(tmp_path / f"show{len(extra)}"), "--device", "cpu", *extra,
+                       "--cfg-options", *_TINY_RETINA, cwd=tmp_path)
+        assert "bbox_mAP:" in proc.stdout
+        results = pickle.loads(out.read_bytes())
+        assert len(results) == 4 and results[0]["bboxes"].shape[-1] == 4
+        assert len(list((tmp_path / f"show{len(extra)}").glob("*.png"))) == 4

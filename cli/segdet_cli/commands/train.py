@@ -21,23 +21,19 @@ _DEBUG_VAL_IMAGES = 4
 
 def shapes_hint(cfg: Mapping[str, Any]) -> str:
     """The command that makes the shapes data a config points at, or ``''``."""
-    text = json.dumps(_plain(cfg.get("data", {})), default=str)
-    if "shapes" not in text:
-        return ""
-    root = "data/shapes"
+    data = _plain(cfg.get("data", {}))
     for section in ("train", "val", "test"):
-        ds = _plain(cfg.get("data", {})).get(section) or {}
-        ann = str(ds.get("ann_file") or "")
-        data_root = ds.get("data_root") or ds.get("img_prefix") or ""
-        if "shapes" in str(data_root):
-            root = str(data_root).rstrip("/").split("/annotations")[0]
-            if root.endswith(("/train", "/val", "/images")):
-                root = os.path.dirname(root)
-            break
-        if "shapes" in ann:
-            root = ann.split("/annotations")[0]
-            break
-    return f"segdet data shapes --out {root} --seed 0 --num-train 600 --num-val 100"
+        ds = data.get(section) or {}
+        ds = ds.get("dataset", ds)  # RepeatDataset and friends
+        for key in ("ann_file", "img_prefix", "data_root"):
+            path = str(ds.get(key) or "")
+            if "shapes" not in path:
+                continue
+            for marker in ("/annotations", "/images", "/semantic"):
+                if marker in path:
+                    path = path.split(marker)[0]
+            return f"segdet data shapes --out {path.rstrip('/')} --seed 0 --num-train 600 --num-val 100"
+    return ""
 
 
 def _plain(value: Any) -> Any:
@@ -118,6 +114,8 @@ def prepare_datasets_or_fail(cfg: Any, debug: bool = False) -> list[Any]:
             datasets.append(build_dataset_from_cfg(val))
     except (FileNotFoundError, SegdetError) as err:
         hint = shapes_hint(cfg) if isinstance(err, FileNotFoundError) else ""
+        if hint and "segdet data shapes" in str(err):
+            hint = ""  # the data set's own message already says it
         fail(f"{err}" + (f"\nThe shapes data set is missing; make it with:\n    {hint}" if hint else ""))
     if debug:
         n = _DEBUG_ITERS * int(cfg["data"].get("samples_per_gpu", 2))
