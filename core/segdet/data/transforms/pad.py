@@ -5,13 +5,24 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import cv2
 import numpy as np
 
 __all__ = ["Pad", "pad_array"]
 
 
+_CV_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float32, np.float64)
+
+
 def pad_array(arr: np.ndarray, h: int, w: int, value: float) -> np.ndarray:
     """``arr`` (H, W[, C]) padded bottom/right to (h, w[, C]) with ``value``."""
+    if arr.shape[0] == h and arr.shape[1] == w:
+        return arr
+    if arr.dtype in _CV_DTYPES and (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] <= 4)):
+        # one pass instead of fill + copy
+        out = cv2.copyMakeBorder(np.ascontiguousarray(arr), 0, h - arr.shape[0], 0, w - arr.shape[1],
+                                 cv2.BORDER_CONSTANT, value=(value,) * 4)
+        return out.reshape(h, w, *arr.shape[2:])
     out = np.full((h, w, *arr.shape[2:]), value, dtype=arr.dtype)
     out[: arr.shape[0], : arr.shape[1]] = arr
     return out
