@@ -166,3 +166,16 @@ def test_sync_bn_reverts_to_batch_norm_on_cpu():
     assert type(out[1]) is nn.BatchNorm2d
     assert torch.all(out[1].weight == 2.0) and torch.all(out[1].running_mean == 0.5)
     out.eval()(torch.randn(1, 3, 8, 8))  # runs on the CPU
+
+
+def test_val_workflow_logs_only_validation_losses(tmp_path):
+    cfg = toy.toy_config(str(tmp_path), workflow=[("train", 1), ("val", 1)],
+                         optimizer_config=dict(grad_clip=dict(max_norm=5.0)),
+                         runner=dict(type="EpochBasedRunner", max_epochs=1))
+    model = build(cfg["model"], "detectors")
+    datasets = [build(cfg["data"]["train"], "datasets"), build(dict(type="ToyDataset", num=4, seed=3), "datasets")]
+    runner = train_model(model, datasets, cfg, device="cpu", logger=LOG)
+    lines = [json.loads(x) for x in (tmp_path / f"{runner.timestamp}.log.json").read_text().splitlines()]
+    val = [x for x in lines if x.get("mode") == "val"]
+    assert len(val) == 1 and val[0]["iter"] == 2
+    assert {"loss_cls", "loss_bbox", "loss"} <= set(val[0]) and "grad_norm" not in val[0]

@@ -209,13 +209,30 @@ def _run(cfg: Any, checkpoint: str, evals: list[str], out: str | None, format_on
         save_results(results, out)
         click.echo(f"writing results to {out}")
     if format_only:
-        fmt = getattr(dataset, "format_results", None)
-        if fmt is None:
-            fail(f"--format-only: {type(dataset).__name__} has no format_results()")
-        else:
-            fmt(results, **eval_options)
+        _format_only(dataset, results, eval_options, work_dir)
     if evals:
         _evaluate(cfg, dataset, results, evals, eval_options, work_dir, checkpoint)
+
+
+def _format_only(dataset: Any, results: list[Any], options: dict[str, Any], work_dir: str | None) -> None:
+    """``dataset.format_results``: MMDetection's ``jsonfile_prefix=...`` or an ``outfile=...`` signature."""
+    import inspect
+
+    fmt = getattr(dataset, "format_results", None)
+    if fmt is None:
+        fail(f"--format-only: {type(dataset).__name__} has no format_results()")
+        return
+    params = inspect.signature(fmt).parameters
+    options = dict(options)
+    if "outfile" in params and "outfile" not in options:
+        prefix = options.pop("jsonfile_prefix", None) or os.path.join(work_dir or ".", "results")
+        options["outfile"] = f"{prefix}.bbox.json"
+    unknown = [k for k in options if k not in params]
+    if unknown:
+        fail(f"--format-only: {type(dataset).__name__}.format_results{inspect.signature(fmt)} "
+             f"does not take {unknown}")
+    written = fmt(results, **options)
+    click.echo(f"formatted results: {written if written else options}")
 
 
 def _evaluate(cfg: Any, dataset: Any, results: list[Any], evals: list[str], eval_options: dict[str, Any],

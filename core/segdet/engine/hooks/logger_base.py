@@ -95,6 +95,9 @@ class LoggerHook(Hook):
     def before_train_epoch(self, runner: Any) -> None:
         runner.log_buffer.clear()
 
+    def before_val_epoch(self, runner: Any) -> None:
+        runner.log_buffer.clear()  # a ``('val', 1)`` workflow logs only its own averages
+
     def after_train_iter(self, runner: Any) -> None:
         if self.by_epoch and self.every_n_inner_iters(runner, self.interval):
             runner.log_buffer.average(self.interval)
