@@ -103,6 +103,8 @@ def _register_logger_hooks(runner: BaseRunner, log_config: Mapping[str, Any], it
     if iter_based:
         shared.setdefault("by_epoch", False)
     for item in log_config.get("hooks", [dict(type="TextLoggerHook")]):
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"log_config.hooks: each item must be a dict(type=...), got {item!r}")
         item = dict(item)
         hook = build(item, "hooks", default_args=shared)
         runner.register_hook(hook, item.get("priority", "VERY_LOW"))
