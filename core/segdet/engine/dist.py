@@ -114,13 +114,19 @@ def wrap_for_training(model: nn.Module, device: torch.device, distributed: bool,
                                    find_unused_parameters=find_unused_parameters)
 
 
-def convert_sync_batchnorm(model: nn.Module, device: torch.device,
-                           logger: logging.Logger | None = None) -> nn.Module:
-    """BatchNorm -> SyncBatchNorm on CUDA; on other devices SyncBN is unsupported, so the
-    model keeps (or goes back to) plain BatchNorm, with a warning."""
-    if device.type == "cuda":
+def convert_sync_batchnorm(model: nn.Module, device: torch.device, logger: logging.Logger | None = None,
+                           distributed: bool | None = None) -> nn.Module:
+    """Apply a config's ``norm_cfg=dict(type='SyncBN')`` where it can work.
+
+    Distributed on CUDA: every BatchNorm becomes SyncBatchNorm. Elsewhere (one process, or a
+    device whose backend has no SyncBN, such as gloo on CPU) SyncBatchNorm layers go back to
+    BatchNorm2d with the same parameters and statistics, with a warning on non-CUDA devices.
+    """
+    if distributed is None:
+        distributed = get_dist_info()[1] > 1
+    if device.type == "cuda" and distributed:
         return nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    if any(isinstance(m, nn.SyncBatchNorm) for m in model.modules()) or get_dist_info()[1] > 1:
+    if device.type != "cuda":
         msg = f"SyncBN is not supported on {device.type}; using BatchNorm (statistics per process)"
         warnings.warn(msg, stacklevel=2)
         if logger is not None:

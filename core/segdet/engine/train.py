@@ -156,8 +156,8 @@ def train_model(model: nn.Module, datasets: Union[Any, Sequence[Any]], cfg: Any,
     seed = cfg.get("seed")
     loaders = [build_loader(ds, **_loader_args(cfg, distributed, seed)) for ds in datasets]
     dev = resolve_device(device)
-    if uses_sync_bn(_plain(cfg.get("model", {}))) or distributed:
-        model = convert_sync_batchnorm(model, dev, logger)
+    if uses_sync_bn(_plain(cfg.get("model", {}))) or any(isinstance(m, nn.SyncBatchNorm) for m in model.modules()):
+        model = convert_sync_batchnorm(model, dev, logger, distributed)
     model = model.to(dev)
     step_module = wrap_for_training(model, dev, distributed, bool(cfg.get("find_unused_parameters", False)))
     optimizer = build_optimizer(model, _scaled_optimizer_cfg(cfg, world_size, logger))
