@@ -83,3 +83,18 @@ def test_flip_decided_by_results_at_test_time() -> None:
 def test_flip_bad_direction() -> None:
     with pytest.raises(ValueError, match="direction"):
         RandomFlip(flip_ratio=0.5, direction="sideways")
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (5, 7, 1), (5, 7, 3), (5, 7, 6)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.int64, np.bool_])
+def test_flip_array_paths_match_numpy(shape: tuple[int, ...], dtype: type) -> None:
+    from segdet.data.transforms.flip import _flip_array
+
+    arr = (np.random.default_rng(0).integers(0, 200, shape) % (2 if dtype is np.bool_ else 200)).astype(dtype)
+    for direction, axes in (("horizontal", (1,)), ("vertical", (0,)), ("diagonal", (0, 1))):
+        out = _flip_array(arr[:, ::1], direction)
+        assert out.shape == arr.shape and out.dtype == arr.dtype and out.flags.c_contiguous
+        np.testing.assert_array_equal(out, np.flip(arr, axes))
+    masks = np.stack([arr, arr[::-1]]) if arr.ndim == 2 else None
+    if masks is not None:
+        np.testing.assert_array_equal(_flip_array(masks, "diagonal", (1, 2)), np.flip(masks, (1, 2)))

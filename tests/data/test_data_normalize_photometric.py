@@ -89,3 +89,12 @@ def test_autoaugment_rejects_empty_policies() -> None:
         AutoAugment([])
     with pytest.raises(ValueError, match="policies"):
         AutoAugment([[]])
+
+
+def test_normalize_non_contiguous_and_other_channel_counts() -> None:
+    img = _img(6, 8)[:, ::2]  # a strided view
+    out = Normalize(MEAN, STD)(dict(img=img, img_fields=["img"]))["img"]
+    np.testing.assert_allclose(out, (img[..., ::-1] - np.array(MEAN)) / np.array(STD), rtol=1e-5, atol=1e-5)
+    four = np.random.default_rng(2).integers(0, 256, (3, 4, 4)).astype(np.uint8)
+    out = Normalize([1, 2, 3, 4], [2, 2, 2, 2], to_rgb=False)(dict(img=four, img_fields=["img"]))["img"]
+    np.testing.assert_allclose(out, (four - np.array([1, 2, 3, 4])) / 2, rtol=1e-6)

@@ -139,3 +139,15 @@ def test_crop_cat_max_ratio_avoids_single_class_windows() -> None:
         counts = counts[labels != 255]
         found += len(counts) > 1 and counts.max() / counts.sum() < 0.75
     assert found >= 18  # 10 tries each; windows holding both classes are common
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (5, 7, 1), (5, 7, 3), (5, 7, 6)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.int64])
+def test_pad_array_paths_match_numpy(shape: tuple[int, ...], dtype: type) -> None:
+    from segdet.data.transforms.pad import pad_array
+
+    arr = np.random.default_rng(0).integers(0, 200, shape).astype(dtype)
+    out = pad_array(arr[:, ::-1], 8, 9, 17)
+    assert out.shape == (8, 9, *shape[2:]) and out.dtype == arr.dtype
+    np.testing.assert_array_equal(out[:5, :7], arr[:, ::-1])
+    assert (out[5:] == 17).all() and (out[:, 7:] == 17).all()
