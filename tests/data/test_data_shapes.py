@@ -91,9 +91,9 @@ def test_cli_writes_the_set(tmp_path: Path) -> None:
     proc = subprocess.run([str(exe), "data", "shapes", "--out", str(out), "--num-train", "3", "--num-val", "2",
                            "--seed", "5"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "wrote 3 train + 2 val" in proc.stdout
+    assert str(out / "annotations" / "instances_train.json") in proc.stdout
     make_shapes(tmp_path / "ref", seed=5, num_train=3, num_val=2)
     assert _digest(out) == _digest(tmp_path / "ref")
     bad = subprocess.run([str(exe), "data", "shapes", "--out", str(out), "--img-size", "16"],
                          capture_output=True, text=True, timeout=120)
-    assert bad.returncode != 0 and "img_size" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode != 0 and "img" in bad.stderr and "64" in bad.stderr and "Traceback" not in bad.stderr
