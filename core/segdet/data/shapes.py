@@ -155,7 +155,8 @@ def _write_split(out: Path, split: str, seed: int, num: int, img_size: int) -> P
     img_dir, sem_dir = out / "images" / split, out / "semantic" / split
     img_dir.mkdir(parents=True, exist_ok=True)
     sem_dir.mkdir(parents=True, exist_ok=True)
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for i in range(num):
         rng = np.random.default_rng([seed, _SPLITS[split], i])
         img, semantic, instances = render_image(rng, img_size)

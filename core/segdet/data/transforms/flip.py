@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -78,7 +78,7 @@ class RandomFlip:
             choices = [*self.directions, None]
             probs.append(1 - sum(probs))
             return choices[np.random.choice(len(choices), p=probs)]
-        if np.random.rand() < self.flip_ratio:
+        if np.random.rand() < cast(float, self.flip_ratio):
             return self.directions[np.random.randint(len(self.directions))]
         return None
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -44,7 +44,7 @@ class Resize:
         elif isinstance(img_scale[0], (int, float)):
             self.img_scale = [tuple(img_scale)]  # type: ignore[list-item]
         else:
-            self.img_scale = [tuple(s) for s in img_scale]  # type: ignore[misc, union-attr]
+            self.img_scale = [tuple(s) for s in img_scale]  # type: ignore[misc, union-attr, arg-type]
         if multiscale_mode not in ("range", "value"):
             raise ValueError(f"Resize: multiscale_mode must be 'range' or 'value', got {multiscale_mode!r}")
         if ratio_range is not None and self.img_scale is not None and len(self.img_scale) != 1:
@@ -78,7 +78,7 @@ class Resize:
         if "scale" not in results or self.override:
             if "scale_factor" in results and not self.override and np.isscalar(results["scale_factor"]):
                 h, w = results["img"].shape[:2]
-                f = float(results["scale_factor"])
+                f = float(cast(float, results["scale_factor"]))
                 results["scale"] = (int(w * f), int(h * f))
             elif self.img_scale is None and self.ratio_range is None:
                 raise ValueError("Resize: no img_scale, and no 'scale' given by MultiScaleFlipAug")
@@ -91,7 +91,9 @@ class Resize:
         else:
             new_w, new_h = int(results["scale"][0]), int(results["scale"][1])
         for key in results.get("img_fields", ["img"]):
-            results[key] = cv2.resize(results[key], (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+            src = results[key]  # cv2 drops a trailing channel axis of 1: put it back
+            results[key] = cv2.resize(src, (new_w, new_h), interpolation=cv2.INTER_LINEAR).reshape(
+                new_h, new_w, *src.shape[2:])
         w_scale, h_scale = new_w / w, new_h / h
         factor = np.array([w_scale, h_scale, w_scale, h_scale], dtype=np.float32)
         results["img_shape"] = results["img"].shape

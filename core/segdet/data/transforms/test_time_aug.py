@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .compose import Compose
 
@@ -31,12 +31,12 @@ class MultiScaleFlipAug:
         self.transforms = Compose(transforms)
         if img_scale is not None and isinstance(img_scale[0], (int, float)):
             img_scale = [tuple(img_scale)]  # type: ignore[list-item]
-        self.img_scale = [tuple(s) for s in img_scale] if img_scale is not None else None  # type: ignore[union-attr]
+        self.img_scale = [tuple(s) for s in img_scale] if img_scale is not None else None  # type: ignore[union-attr, arg-type, misc]
         if scale_factor is not None and not isinstance(scale_factor, (list, tuple)):
-            scale_factor = [scale_factor]
+            scale_factor = [cast(float, scale_factor)]
         self.scale_factor = list(scale_factor) if scale_factor is not None else None
         if img_ratios is not None and not isinstance(img_ratios, (list, tuple)):
-            img_ratios = [img_ratios]
+            img_ratios = [cast(float, img_ratios)]
         self.img_ratios = list(img_ratios) if img_ratios is not None else None
         self.flip = flip
         self.flip_direction = [flip_direction] if isinstance(flip_direction, str) else list(flip_direction)
