@@ -98,3 +98,11 @@ def test_flip_array_paths_match_numpy(shape: tuple[int, ...], dtype: type) -> No
     masks = np.stack([arr, arr[::-1]]) if arr.ndim == 2 else None
     if masks is not None:
         np.testing.assert_array_equal(_flip_array(masks, "diagonal", (1, 2)), np.flip(masks, (1, 2)))
+
+
+def test_flip_empty_masks() -> None:
+    res = _results()
+    res["gt_masks"] = np.zeros((0, 6, 10), np.uint8)
+    res["gt_bboxes"] = np.zeros((0, 4), np.float32)
+    out = RandomFlip(flip_ratio=1.0, direction="diagonal")(res)
+    assert out["gt_masks"].shape == (0, 6, 10) and out["gt_bboxes"].shape == (0, 4)
