@@ -110,3 +110,11 @@ def test_multiscale_flip_aug_img_ratios_and_scale_factor() -> None:
 def test_multiscale_flip_aug_needs_a_scale() -> None:
     with pytest.raises(ValueError, match="img_scale"):
         _msfa()
+
+
+def test_default_format_bundle_float_input_and_gray() -> None:
+    img = np.random.default_rng(1).random((5, 6, 3)).astype(np.float32)
+    out = DefaultFormatBundle()(dict(img=img[:, ::-1]))
+    torch.testing.assert_close(out["img"], torch.from_numpy(img[:, ::-1].transpose(2, 0, 1).copy()))
+    gray = DefaultFormatBundle()(dict(img=np.zeros((5, 6), np.uint8)))["img"]
+    assert gray.shape == (1, 5, 6) and gray.dtype == torch.float32

@@ -130,3 +130,10 @@ def test_resize_without_any_scale_is_an_error() -> None:
 def test_resize_bad_mode() -> None:
     with pytest.raises(ValueError, match="multiscale_mode"):
         Resize(img_scale=(10, 10), multiscale_mode="uniform")
+
+
+def test_resize_single_channel_image_keeps_its_channel_axis() -> None:
+    res = _results(10, 20)
+    res["img"] = res["img"][..., :1].copy()
+    out = Resize(img_scale=(40, 20), keep_ratio=False)(res)
+    assert out["img"].shape == (20, 40, 1) and out["img_shape"] == (20, 40, 1)

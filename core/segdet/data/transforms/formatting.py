@@ -23,10 +23,11 @@ def to_tensor(data: Any) -> torch.Tensor:
     raise TypeError(f"cannot convert {type(data).__name__} to a tensor")
 
 
-def _image_tensor(img: np.ndarray) -> torch.Tensor:
+def _image_tensor(img: np.ndarray, dtype: type | None = None) -> torch.Tensor:
+    """(H, W[, C]) array -> (C, H, W) tensor; the transpose and any ``dtype`` cast are one copy."""
     if img.ndim < 3:
         img = img[..., None]
-    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1), dtype=dtype or img.dtype))
 
 
 class DefaultFormatBundle:
@@ -41,7 +42,7 @@ class DefaultFormatBundle:
         channels = 1 if img.ndim < 3 else img.shape[2]
         results.setdefault("img_norm_cfg", dict(mean=np.zeros(channels, np.float32),
                                                 std=np.ones(channels, np.float32), to_rgb=False))
-        results["img"] = _image_tensor(img.astype(np.float32, copy=False))
+        results["img"] = _image_tensor(img, np.float32)
         for key in ("gt_bboxes", "gt_bboxes_ignore"):
             if key in results:
                 results[key] = to_tensor(np.asarray(results[key], dtype=np.float32).reshape(-1, 4))
