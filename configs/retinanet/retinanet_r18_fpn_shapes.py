@@ -1,7 +1,10 @@
-# The `make demo` default: a small RetinaNet trained from scratch on the shapes set
-# (128-px images, objects 9-51 px). Narrow ResNet-18 (base_channels 16), FPN at strides
-# 8/16/32, anchors sized for small objects; reaches bbox_mAP_50 >= 0.8 on shapes val
-# within 10 minutes on 2 CPU cores.
+# The `make demo` default: a small RetinaNet (1.0M parameters) trained from scratch on the
+# shapes set (128-px images, objects 9-51 px, aspect ratios 0.7-1.4).
+# - narrow ResNet-18 (base_channels 16), FPN of width 64 at strides 8/16/32;
+# - square anchors of 1.5 * stride * 2^(0, 1/3, 2/3): 12-76 px cover the objects;
+# - GroupNorm in the head towers and GIoU on decoded boxes: both make training from
+#   scratch converge in far fewer iterations than the plain conv head with L1 on deltas;
+# - AdamW with warmup and cosine decay over 24 epochs of 75 iterations.
 _base_ = [
     '../_base_/datasets/shapes_detection.py', '../_base_/default_runtime.py'
 ]
@@ -31,6 +34,7 @@ model = dict(
         in_channels=64,
         stacked_convs=2,
         feat_channels=64,
+        norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
         anchor_generator=dict(
             type='AnchorGenerator',
             octave_base_scale=1.5,
@@ -47,7 +51,8 @@ model = dict(
             gamma=2.0,
             alpha=0.25,
             loss_weight=1.0),
-        loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
+        reg_decoded_bbox=True,
+        loss_bbox=dict(type='GIoULoss', loss_weight=2.0)),
     train_cfg=dict(
         assigner=dict(
             type='MaxIoUAssigner',
@@ -73,7 +78,7 @@ lr_config = dict(
     warmup_iters=100,
     warmup_ratio=0.01,
     min_lr_ratio=0.01)
-runner = dict(type='EpochBasedRunner', max_epochs=20)
-checkpoint_config = dict(interval=20)
+runner = dict(type='EpochBasedRunner', max_epochs=24)
+checkpoint_config = dict(interval=24)
 log_config = dict(interval=25, hooks=[dict(type='TextLoggerHook')])
-evaluation = dict(interval=20, metric='bbox')
+evaluation = dict(interval=6, metric='bbox')
