@@ -137,3 +137,12 @@ def test_resize_single_channel_image_keeps_its_channel_axis() -> None:
     res["img"] = res["img"][..., :1].copy()
     out = Resize(img_scale=(40, 20), keep_ratio=False)(res)
     assert out["img"].shape == (20, 40, 1) and out["img_shape"] == (20, 40, 1)
+
+
+def test_second_resize_needs_override() -> None:
+    res = Resize(img_scale=(40, 20), keep_ratio=False)(_results(10, 20))
+    with pytest.raises(ValueError, match="override=True"):
+        Resize(img_scale=(80, 40), keep_ratio=False)(res)
+    out = Resize(img_scale=(80, 40), keep_ratio=False, override=True)(res)
+    assert out["img"].shape[:2] == (40, 80)
+    np.testing.assert_allclose(out["scale_factor"], [2, 2, 2, 2])  # of this step, as MMDetection

@@ -75,6 +75,11 @@ class Resize:
                 int(np.random.randint(min(shorts), max(shorts) + 1)))
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        if "scale" in results and not self.override and not np.isscalar(results.get("scale_factor", 0.0)):
+            # MMDetection asserts here too: resizing again would overwrite scale_factor with the
+            # factor of this step only, and boxes would be rescaled wrongly at test time
+            raise ValueError("Resize: the image was already resized (results hold 'scale' and 'scale_factor'); "
+                             "give the second Resize override=True")
         if "scale" not in results or self.override:
             if "scale_factor" in results and not self.override and np.isscalar(results["scale_factor"]):
                 h, w = results["img"].shape[:2]
