@@ -159,9 +159,14 @@ def _write_run_files(cfg: Any, config: str, work_dir: str, timestamp: str, env: 
 
 
 def _build_model(cfg: Any) -> Any:
+    """Build the model, then load pretrained parts (``init_cfg`` / ``pretrained``) as MMCV's
+    ``init_weights`` does: construction reads no file, initialisation does."""
     from segdet.models.builder import build_model
 
-    return build_model(_plain(cfg["model"]))
+    model = build_model(_plain(cfg["model"]))
+    if hasattr(model, "init_weights"):
+        model.init_weights()
+    return model
 
 
 @click.command("train")
