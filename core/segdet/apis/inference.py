@@ -124,7 +124,7 @@ def inference_detector(model: nn.Module, imgs: ImageLike | Sequence[ImageLike]
     from ..data.collate import collate
 
     single = not isinstance(imgs, (list, tuple))
-    items = [imgs] if single else list(imgs)
+    items: list[Any] = [imgs] if single else list(imgs)  # type: ignore[arg-type]
     if not items:
         return []
     cfg = getattr(model, "cfg", None)
@@ -174,6 +174,7 @@ def show_result(img: ImageLike, result: Result, class_names: Sequence[str] | Non
     """
     import cv2
 
+    canvas: Any
     if isinstance(img, np.ndarray):
         canvas = img.copy()
     else:

@@ -114,7 +114,7 @@ def inference_segmentor(model: nn.Module, imgs: ImageInput | Sequence[ImageInput
         raise ConfigError("data.test.pipeline is empty; it must start with LoadImageFromFile")
     pipeline = [_LoadImage()] + [build(t, "transforms") for t in steps[1:]]
     single = isinstance(imgs, (str, os.PathLike, np.ndarray))
-    items = [imgs] if single else list(imgs)  # type: ignore[list-item]
+    items: list[Any] = [imgs] if single else list(imgs)  # type: ignore[arg-type]
     samples = []
     for img in items:
         results: Any = {"img": str(img) if isinstance(img, Path) else img}
