@@ -48,7 +48,7 @@ def _pipeline_available() -> bool:
 @pytest.mark.parametrize("flip", [False, True])
 def test_inference_from_paths_and_arrays(tmp_path: Path, flip: bool) -> None:
     if not _pipeline_available():
-        pytest.skip("the data pipeline transforms are not installed")
+        pytest.fail("the data pipeline transforms are not installed")
     from segdet.apis.seg_inference import inference_segmentor, init_segmentor
     from segdet.engine.checkpoint import save_checkpoint
 

@@ -28,7 +28,7 @@ _CASES: dict[str, tuple[type[ResNet], dict[str, Any]]] = {
 
 def _reference() -> dict[str, dict[str, list[int]]]:
     if not _REFERENCE.is_file():
-        pytest.skip(f"reference key file {_REFERENCE} is not available")
+        pytest.fail(f"reference key file {_REFERENCE} is not available")
     return json.loads(_REFERENCE.read_text())
 
 

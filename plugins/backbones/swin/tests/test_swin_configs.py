@@ -32,7 +32,7 @@ def test_mask_rcnn_swin_config_backbone_and_neck_keys_match_mmdetection() -> Non
     cfg = Config.fromfile(str(ROOT / "configs/swin/mask_rcnn_swin-t-p4-w7_fpn_1x_coco.py"))
     assert cfg.data.train.pipeline[1].with_mask and cfg.evaluation.metric == ["bbox", "segm"]
     if not REFERENCE.is_file():
-        pytest.skip(f"{REFERENCE} not present")
+        pytest.fail(f"{REFERENCE} not present")
     ref = json.loads(REFERENCE.read_text())["swin/mask_rcnn_swin-t-p4-w7_fpn_1x_coco.py"]
     if any(i.name == "MaskRCNN" for i in components("detectors")):
         model = build_model(cfg.model)

@@ -14,7 +14,7 @@ REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" 
 
 def _head_keys(config: str) -> dict[str, list[int]]:
     if not REFERENCE.is_file():
-        pytest.skip(f"reference keys not found at {REFERENCE}")
+        pytest.fail(f"reference keys not found at {REFERENCE}")
     ref = json.loads(REFERENCE.read_text())[config]
     return {k[len("bbox_head."):]: v for k, v in ref.items() if k.startswith("bbox_head.")}
 

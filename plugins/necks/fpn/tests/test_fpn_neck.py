@@ -160,7 +160,7 @@ _MMDET_NECKS: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("config", sorted(_MMDET_NECKS))
 def test_neck_keys_and_shapes_match_mmdetection(config: str) -> None:
     if not _REFERENCE.is_file():
-        pytest.skip(f"reference key file {_REFERENCE} is not available")
+        pytest.fail(f"reference key file {_REFERENCE} is not available")
     reference = json.loads(_REFERENCE.read_text())[config]
     expected = {k[len("neck."):]: tuple(v) for k, v in reference.items() if k.startswith("neck.")}
     got = {k: tuple(v.shape) for k, v in FPN(out_channels=256, **_MMDET_NECKS[config]).state_dict().items()}
