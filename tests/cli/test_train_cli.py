@@ -131,16 +131,7 @@ def test_non_finite_loss_exits_with_clear_message(tmp_path):
     assert not list((tmp_path / "w").glob("*.pth"))
 
 
-def _has_real_tta() -> bool:
-    try:
-        import segdet.data.transforms.test_time_aug  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _has_real_tta(), reason="MultiScaleFlipAug not available yet")
 def test_aug_test_uses_flip_and_scales(tmp_path):
     tta = ("dict(type='MultiScaleFlipAug', img_scale=(32, 32), flip=False, "
            "transforms=[dict(type='Collect', keys=['img'])])")
@@ -187,8 +178,6 @@ _TINY_RETINA = ["model.backbone.base_channels=8", "model.neck.in_channels=[16,32
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (ROOT / "configs" / "retinanet" / "retinanet_r18_fpn_shapes.py").exists(),
-                    reason="RetinaNet shapes config not present")
 def test_real_retinanet_on_shapes(tmp_path):
     cfg = str(ROOT / "configs" / "retinanet" / "retinanet_r18_fpn_shapes.py")
     work = tmp_path / "work_dirs" / "retinanet_r18_fpn_shapes"

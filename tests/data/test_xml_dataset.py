@@ -14,7 +14,6 @@ from segdet.data.datasets.xml_style import XMLDataset
 from segdet.errors import DataFileNotFoundError
 
 RACCOON = Path(__file__).parents[3] / "shared" / "data" / "raccoon"
-needs_raccoon = pytest.mark.skipif(not RACCOON.is_dir(), reason=f"{RACCOON} not present")
 
 
 def _raccoon(split: str, pipeline: list[Any] | None = None, test_mode: bool = False) -> XMLDataset:
@@ -23,7 +22,6 @@ def _raccoon(split: str, pipeline: list[Any] | None = None, test_mode: bool = Fa
                       test_mode=test_mode)
 
 
-@needs_raccoon
 def test_raccoon_splits_and_boxes() -> None:
     train, test = _raccoon("train"), _raccoon("test", test_mode=True)
     assert (len(train), len(test)) == (160, 40)
@@ -41,7 +39,6 @@ def test_raccoon_splits_and_boxes() -> None:
     assert ann["labels"].tolist() == [0] and ann["bboxes_ignore"].shape == (0, 4)
 
 
-@needs_raccoon
 def test_raccoon_boxes_agree_with_csv() -> None:
     train = _raccoon("train")
     rows: dict[str, list[list[float]]] = {}
@@ -53,7 +50,6 @@ def test_raccoon_boxes_agree_with_csv() -> None:
         np.testing.assert_array_equal(np.sort(got, axis=0), np.sort(np.array(rows[info["id"]]) - 1, axis=0))
 
 
-@needs_raccoon
 def test_raccoon_grayscale_loads_as_three_channels() -> None:
     pipeline = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations", with_bbox=True)]
     train = _raccoon("train", pipeline)
@@ -65,7 +61,6 @@ def test_raccoon_grayscale_loads_as_three_channels() -> None:
     assert out["gt_labels"].tolist() == [0]
 
 
-@needs_raccoon
 def test_raccoon_full_train_pipeline() -> None:
     pipeline = [
         dict(type="LoadImageFromFile"), dict(type="LoadAnnotations", with_bbox=True),
@@ -80,7 +75,6 @@ def test_raccoon_full_train_pipeline() -> None:
     assert sample["img_metas"]["ori_filename"] == "images/raccoon-17.jpg"
 
 
-@needs_raccoon
 def test_raccoon_evaluate_ground_truth_is_perfect() -> None:
     test = _raccoon("test", test_mode=True)
     perfect = [dict(bboxes=a["bboxes"], scores=np.ones(len(a["bboxes"])), labels=a["labels"])

@@ -8,7 +8,7 @@ import torch
 
 from segdet.errors import ConfigError, ShapeMismatchError
 from segdet.models.decode_head_base import BaseDecodeHead
-from segdet.registry import build, components
+from segdet.registry import build
 
 CE = {"type": "SegTestCE"}
 NUM_CLASSES = 3
@@ -143,8 +143,6 @@ def test_aug_test_merges_scales_and_flips() -> None:
         model.aug_test(imgs, metas, rescale=False)
 
 
-@pytest.mark.skipif(not any(i.name == "CrossEntropyLoss" for i in components("losses")),
-                    reason="the CrossEntropyLoss plugin is not installed")
 def test_default_loss_is_cross_entropy() -> None:
     head = build({"type": "FCNHead", "in_channels": 8, "channels": 8, "num_classes": 3}, "heads")
     logit = torch.randn(2, 3, 8, 8)
@@ -185,10 +183,6 @@ def test_losses_ignore_index_and_accuracy() -> None:
     assert torch.isfinite(losses["loss_ce"])
 
 
-@pytest.mark.skipif(not all(any(i.name == n for i in components(g)) for g, n in
-                            [("losses", "CrossEntropyLoss"), ("losses", "DiceLoss"),
-                             ("task_modules", "OHEMPixelSampler")]),
-                    reason="the losses plugin or OHEMPixelSampler is not installed")
 def test_several_losses_and_ohem_sampler() -> None:
     head = build({"type": "FCNHead", "in_channels": 8, "channels": 8, "num_classes": 3,
                   "loss_decode": [{"type": "CrossEntropyLoss", "loss_weight": 1.0},

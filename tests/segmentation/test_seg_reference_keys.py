@@ -25,7 +25,6 @@ def _installed(group: str, name: str) -> bool:
     return any(i.name == name for i in components(group))
 
 
-@pytest.mark.skipif(not REFERENCE.is_file(), reason="reference keys not available")
 @pytest.mark.parametrize("config", CONFIGS)
 def test_full_model_keys_and_shapes(config: str) -> None:
     cfg = Config.fromfile(str(REPO / "configs" / config),

@@ -64,7 +64,6 @@ def test_dropout_and_classifier_names() -> None:
     assert isinstance(_head().dropout, nn.Dropout2d)
 
 
-@pytest.mark.skipif(not REFERENCE.is_file(), reason="reference keys not available")
 @pytest.mark.parametrize("prefix,kw", [
     ("decode_head.", {"in_channels": 2048, "channels": 512, "num_convs": 2, "concat_input": True}),
     ("auxiliary_head.", {"in_channels": 1024, "channels": 256, "num_convs": 1, "concat_input": False}),

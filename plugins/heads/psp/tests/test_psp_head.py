@@ -64,7 +64,6 @@ def test_built_by_name_and_bad_pool_scales() -> None:
         _head(pool_scales=())
 
 
-@pytest.mark.skipif(not REFERENCE.is_file(), reason="reference keys not available")
 def test_keys_match_mmsegmentation_pspnet() -> None:
     ref = json.loads(REFERENCE.read_text())["pspnet/pspnet_r50-d8_512x1024_40k_cityscapes.py"]
     expected = {k[len("decode_head."):]: v for k, v in ref.items() if k.startswith("decode_head.")}

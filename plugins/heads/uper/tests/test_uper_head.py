@@ -61,7 +61,6 @@ def test_subset_of_levels_and_no_input_transform_argument() -> None:
                "in_index": [0, 1], "input_transform": "resize_concat"}, "heads")
 
 
-@pytest.mark.skipif(not REFERENCE.is_file(), reason="reference keys not available")
 @pytest.mark.parametrize("config,in_channels", [
     ("upernet/upernet_r50_512x1024_40k_cityscapes.py", [256, 512, 1024, 2048]),
     ("swin/upernet_swin_tiny_patch4_window7_512x512_160k_ade20k_pretrain_224x224_1K.py", [96, 192, 384, 768]),
