@@ -179,5 +179,6 @@ class IoUMetric:
                     out[f"{key}.{name}"] = float(v)
             else:
                 out[key] = float(value)
-        self.last_table = format_table({k: v for k, v in computed.items() if isinstance(v, np.ndarray)}, classes)
+        per_class: Any = {k: v for k, v in computed.items() if isinstance(v, np.ndarray)}
+        self.last_table = format_table(per_class, classes)
         return out

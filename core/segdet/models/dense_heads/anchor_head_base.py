@@ -192,7 +192,7 @@ class AnchorHeadBase(DenseHeadBase):
                       gt_labels: list[torch.Tensor] | None, img_metas: list[dict[str, Any]],
                       gt_bboxes_ignore: list[torch.Tensor] | None
                       ) -> tuple[torch.Tensor, list[int], AnchorTargets]:
-        featmap_sizes = [tuple(c.shape[-2:]) for c in cls_scores]
+        featmap_sizes = [(int(c.shape[-2]), int(c.shape[-1])) for c in cls_scores]
         mlvl = self._flat_priors(featmap_sizes, cls_scores[0].dtype, cls_scores[0].device)
         num_level = [m.shape[0] for m in mlvl]
         anchors = torch.cat(mlvl)

@@ -109,7 +109,7 @@ class DenseHeadBase(nn.Module):
                     rescale: bool = False) -> list[Result]:
         """Detections per image: ``dict(bboxes (N,4), scores (N,), labels (N,))``."""
         outs = self(feats)
-        return self.get_bboxes(*outs, img_metas=img_metas, rescale=rescale)
+        return self.get_bboxes(*outs, img_metas=img_metas, rescale=rescale)  # type: ignore[misc]
 
     def get_bboxes(self, cls_scores: list[torch.Tensor], bbox_preds: list[torch.Tensor],
                    score_factors: list[torch.Tensor] | None = None,
@@ -131,7 +131,7 @@ class DenseHeadBase(nn.Module):
         """
         assert img_metas is not None and len(cls_scores) == len(bbox_preds)
         cfg = {**DEFAULT_TEST_CFG, **dict(cfg or self.test_cfg or {})}
-        featmap_sizes = [tuple(c.shape[-2:]) for c in cls_scores]
+        featmap_sizes = [(int(c.shape[-2]), int(c.shape[-1])) for c in cls_scores]
         priors = self._flat_priors(featmap_sizes, cls_scores[0].dtype, cls_scores[0].device)
         results = []
         for i, meta in enumerate(img_metas):
@@ -211,7 +211,8 @@ class DenseHeadBase(nn.Module):
         per_aug = []
         for feats, metas in zip(feats_list, img_metas_list):
             outs = self(feats)
-            per_aug.append(self.get_bboxes(*outs, img_metas=metas, cfg=cfg, rescale=False, with_nms=False))
+            per_aug.append(self.get_bboxes(*outs, img_metas=metas, cfg=cfg, rescale=False,  # type: ignore[misc]
+                                           with_nms=False))
         results = []
         for i in range(len(img_metas_list[0])):
             bboxes = torch.cat([bbox_mapping_back(aug[i]["bboxes"], metas[i])

@@ -68,11 +68,11 @@ class ConvModule(nn.Module):
         return getattr(self, self.norm_name) if self.norm_name else None
 
     def _init_weights(self, act_cfg: Mapping[str, Any] | None) -> None:
-        nonlinearity = "leaky_relu" if act_cfg and act_cfg.get("type") == "LeakyReLU" else "relu"
+        nonlinearity: Any = "leaky_relu" if act_cfg and act_cfg.get("type") == "LeakyReLU" else "relu"
         nn.init.kaiming_normal_(self.conv.weight, mode="fan_out", nonlinearity=nonlinearity)
         if self.conv.bias is not None:
             nn.init.zeros_(self.conv.bias)
-        norm = self.norm
+        norm: Any = self.norm
         if norm is not None and getattr(norm, "weight", None) is not None:
             nn.init.ones_(norm.weight)
             nn.init.zeros_(norm.bias)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from torch import nn
 
@@ -13,21 +14,21 @@ def bias_init_with_prob(prior_prob: float) -> float:
     return float(-math.log((1 - prior_prob) / prior_prob))
 
 
-def normal_init(module: nn.Module, mean: float = 0.0, std: float = 1.0, bias: float = 0.0) -> None:
+def normal_init(module: Any, mean: float = 0.0, std: float = 1.0, bias: float = 0.0) -> None:
     if getattr(module, "weight", None) is not None:
         nn.init.normal_(module.weight, mean, std)
     if getattr(module, "bias", None) is not None:
         nn.init.constant_(module.bias, bias)
 
 
-def constant_init(module: nn.Module, val: float, bias: float = 0.0) -> None:
+def constant_init(module: Any, val: float, bias: float = 0.0) -> None:
     if getattr(module, "weight", None) is not None:
         nn.init.constant_(module.weight, val)
     if getattr(module, "bias", None) is not None:
         nn.init.constant_(module.bias, bias)
 
 
-def kaiming_init(module: nn.Module, a: float = 0, mode: str = "fan_out", nonlinearity: str = "relu",
+def kaiming_init(module: Any, a: float = 0, mode: Any = "fan_out", nonlinearity: Any = "relu",
                  bias: float = 0.0, distribution: str = "normal") -> None:
     if distribution == "uniform":
         nn.init.kaiming_uniform_(module.weight, a=a, mode=mode, nonlinearity=nonlinearity)
@@ -37,7 +38,7 @@ def kaiming_init(module: nn.Module, a: float = 0, mode: str = "fan_out", nonline
         nn.init.constant_(module.bias, bias)
 
 
-def xavier_init(module: nn.Module, gain: float = 1.0, bias: float = 0.0, distribution: str = "normal") -> None:
+def xavier_init(module: Any, gain: float = 1.0, bias: float = 0.0, distribution: str = "normal") -> None:
     if distribution == "uniform":
         nn.init.xavier_uniform_(module.weight, gain=gain)
     else:

@@ -74,7 +74,7 @@ def _with_pretrained(cfg: Mapping[str, Any], pretrained: str | None) -> Mapping[
     if pretrained is None:
         return cfg
     kind = cfg.get("type")
-    cls = resolve(kind, "backbones", describe_location(cfg)) if isinstance(kind, str) else kind
+    cls: Any = resolve(kind, "backbones", describe_location(cfg)) if isinstance(kind, str) else kind
     try:
         params = inspect.signature(cls).parameters
     except (TypeError, ValueError):
@@ -201,13 +201,14 @@ class EncoderDecoder(nn.Module):
         losses: dict[str, torch.Tensor] = {}
         losses.update(_add_prefix(
             self.decode_head.forward_train(x, img_metas, gt_semantic_seg, self.train_cfg), "decode"))
-        if isinstance(self.auxiliary_head, nn.ModuleList):
-            for i, head in enumerate(self.auxiliary_head):
-                losses.update(_add_prefix(head.forward_train(x, img_metas, gt_semantic_seg, self.train_cfg),
+        aux: Any = self.auxiliary_head
+        if isinstance(aux, nn.ModuleList):
+            for i, head in enumerate(list(aux)):
+                head_: Any = head
+                losses.update(_add_prefix(head_.forward_train(x, img_metas, gt_semantic_seg, self.train_cfg),
                                           f"aux_{i}"))
-        elif self.auxiliary_head is not None:
-            losses.update(_add_prefix(
-                self.auxiliary_head.forward_train(x, img_metas, gt_semantic_seg, self.train_cfg), "aux"))
+        elif aux is not None:
+            losses.update(_add_prefix(aux.forward_train(x, img_metas, gt_semantic_seg, self.train_cfg), "aux"))
         return losses
 
     # ----------------------------------------------------------------- test
