@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os.path as osp
 import warnings
 from collections.abc import Mapping, Sequence
@@ -222,7 +223,7 @@ class CocoDataset:
             self.format_results(results, f"{jsonfile_prefix}.bbox.json")
         metric_obj = CocoMetric(metric=metric, classwise=classwise, iou_thrs=iou_thrs,
                                 proposal_nums=tuple(proposal_nums), metric_items=metric_items)
-        return metric_obj.evaluate(results, self)
+        return metric_obj.evaluate(results, self, logger=logger if isinstance(logger, logging.Logger) else None)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(ann_file={self.ann_file!r}, images={len(self)}, "
