@@ -2,6 +2,8 @@
 # Sized to train on 2 CPU cores in well under 15 minutes (batch 8, 2000 iterations, ~27 epochs):
 #   segdet data shapes --out data/shapes --seed 0 --num-train 600 --num-val 100
 #   segdet train configs/pspnet/pspnet_r18-d8_shapes.py --seed 0
+# Measured on a 2-core machine: 7 min 52 s wall time including both evaluations; mIoU on shapes
+# val 0.564 after 1000 iterations and 0.762 after 2000 (another run on a loaded machine: 0.796).
 _base_ = [
     '../_base_/models/pspnet_r50-d8.py', '../_base_/datasets/shapes_semantic.py',
     '../_base_/seg_runtime.py', '../_base_/schedules/schedule_20k.py'
