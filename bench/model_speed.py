@@ -81,7 +81,11 @@ def segdet_steps(size: int) -> dict[str, Callable[[], Any]]:
     """Closures for segdet: full training step, network-only step, inference, network-only inference."""
     model = build_segdet()
     gen = torch.Generator().manual_seed(0)
-    img2 = torch.randn(2, 3, size, size, generator=gen)
+    # The same pixels torchvision gets (uniform [0, 1]), normalised as its transform does, so
+    # both heads see the same input distribution and pass comparable candidates to NMS.
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    img2 = (torch.rand(2, 3, size, size, generator=gen) - mean) / std
     img1 = img2[:1].clone()
     meta = {"img_shape": (size, size, 3), "pad_shape": (size, size, 3), "ori_shape": (size, size, 3),
             "scale_factor": [1.0, 1.0, 1.0, 1.0], "flip": False}
