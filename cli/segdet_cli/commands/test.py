@@ -11,8 +11,10 @@ from typing import Any
 
 import click
 
+from segdet.config import to_plain
+
 from ._common import GreedyOption, cfg_options_option, fail, load_config
-from .train import _check_config, _plain, shapes_hint
+from .train import _check_config, shapes_hint
 
 __all__ = ["test", "enable_aug_test", "save_results"]
 
@@ -163,7 +165,7 @@ def _parse_eval_options(items: Sequence[str]) -> dict[str, Any]:
 def _build_test_loader(cfg: Any, aug_test: bool, distributed: bool) -> Any:
     from segdet.engine.loaders import build_dataset_from_cfg, build_loader
 
-    test_cfg = copy.deepcopy(_plain(cfg["data"]["test"]))
+    test_cfg = copy.deepcopy(to_plain(cfg["data"]["test"]))
     samples_per_gpu = int(test_cfg.pop("samples_per_gpu", 1))
     if aug_test:
         pipeline = test_cfg.get("pipeline") or test_cfg.get("dataset", {}).get("pipeline") or []
@@ -194,7 +196,7 @@ def _run(cfg: Any, checkpoint: str, evals: list[str], out: str | None, format_on
     logger = get_logger("segdet")
     loader = _build_test_loader(cfg, aug_test, distributed)
     dataset = loader.dataset
-    model = build_model(_plain(cfg["model"]))
+    model = build_model(to_plain(cfg["model"]))
     ckpt = _load_weights(model, checkpoint, logger)
     model.CLASSES = ckpt.get("meta", {}).get("CLASSES") or getattr(dataset, "CLASSES", None)
     model = model.to(dev)
@@ -237,7 +239,7 @@ def _format_only(dataset: Any, results: list[Any], options: dict[str, Any], work
 
 def _evaluate(cfg: Any, dataset: Any, results: list[Any], evals: list[str], eval_options: dict[str, Any],
               work_dir: str | None, checkpoint: str) -> None:
-    eval_kwargs = dict(_plain(cfg.get("evaluation") or {}))
+    eval_kwargs = dict(to_plain(cfg.get("evaluation") or {}))
     for key in _HOOK_ONLY_KEYS:
         eval_kwargs.pop(key, None)
     eval_kwargs.update(eval_options, metric=evals if len(evals) > 1 else evals[0])

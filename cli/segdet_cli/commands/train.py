@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from segdet.config import to_plain
+
 from ._common import GreedyOption, cfg_options_option, fail, load_config
 
 __all__ = ["train", "prepare_datasets_or_fail", "debug_subset", "shapes_hint"]
@@ -21,7 +23,7 @@ _DEBUG_VAL_IMAGES = 4
 
 def shapes_hint(cfg: Mapping[str, Any]) -> str:
     """The command that makes the shapes data a config points at, or ``''``."""
-    data = _plain(cfg.get("data", {}))
+    data = to_plain(cfg.get("data", {}))
     for section in ("train", "val", "test"):
         ds = data.get(section) or {}
         ds = ds.get("dataset", ds)  # RepeatDataset and friends
@@ -36,13 +38,6 @@ def shapes_hint(cfg: Mapping[str, Any]) -> str:
     return ""
 
 
-def _plain(value: Any) -> Any:
-    to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict):
-        return to_dict()
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
 
 
 def _truncated(dataset: Any, n: int) -> Any | None:
@@ -86,16 +81,16 @@ def debug_subset(dataset: Any, n: int, evaluable: bool = False) -> Any:
 
 
 def _apply_debug(cfg: Any) -> None:
-    runner = dict(_plain(cfg.get("runner") or {}))
+    runner = dict(to_plain(cfg.get("runner") or {}))
     if runner.get("type") == "IterBasedRunner":
         cfg["runner"] = dict(type="IterBasedRunner", max_iters=2 * _DEBUG_ITERS)
-        cfg["checkpoint_config"] = dict(_plain(cfg.get("checkpoint_config") or {}), interval=_DEBUG_ITERS)
-        cfg["evaluation"] = dict(_plain(cfg.get("evaluation") or {}), interval=_DEBUG_ITERS)
+        cfg["checkpoint_config"] = dict(to_plain(cfg.get("checkpoint_config") or {}), interval=_DEBUG_ITERS)
+        cfg["evaluation"] = dict(to_plain(cfg.get("evaluation") or {}), interval=_DEBUG_ITERS)
     else:
         cfg["runner"] = dict(type="EpochBasedRunner", max_epochs=2)
-        cfg["checkpoint_config"] = dict(_plain(cfg.get("checkpoint_config") or {}), interval=1)
-        cfg["evaluation"] = dict(_plain(cfg.get("evaluation") or {}), interval=1)
-    cfg["log_config"] = dict(_plain(cfg.get("log_config") or {}), interval=1)
+        cfg["checkpoint_config"] = dict(to_plain(cfg.get("checkpoint_config") or {}), interval=1)
+        cfg["evaluation"] = dict(to_plain(cfg.get("evaluation") or {}), interval=1)
+    cfg["log_config"] = dict(to_plain(cfg.get("log_config") or {}), interval=1)
     cfg["data"]["workers_per_gpu"] = 0
 
 
@@ -105,11 +100,11 @@ def prepare_datasets_or_fail(cfg: Any, debug: bool = False) -> list[Any]:
     from segdet.errors import SegdetError
 
     try:
-        datasets = [build_dataset_from_cfg(_plain(cfg["data"]["train"]))]
+        datasets = [build_dataset_from_cfg(to_plain(cfg["data"]["train"]))]
         workflow = cfg.get("workflow") or [("train", 1)]
         if len(workflow) == 2:
-            val = copy.deepcopy(_plain(cfg["data"]["val"]))
-            train_cfg = _plain(cfg["data"]["train"])
+            val = copy.deepcopy(to_plain(cfg["data"]["val"]))
+            train_cfg = to_plain(cfg["data"]["train"])
             val["pipeline"] = train_cfg.get("pipeline", train_cfg.get("dataset", {}).get("pipeline"))
             datasets.append(build_dataset_from_cfg(val))
     except (FileNotFoundError, SegdetError) as err:
@@ -163,7 +158,7 @@ def _build_model(cfg: Any) -> Any:
     ``init_weights`` does: construction reads no file, initialisation does."""
     from segdet.models.builder import build_model
 
-    model = build_model(_plain(cfg["model"]))
+    model = build_model(to_plain(cfg["model"]))
     if hasattr(model, "init_weights"):
         model.init_weights()
     return model
@@ -201,7 +196,7 @@ def train(config: str, work_dir: str | None, load_from: str | None, resume_from:
         cfg["resume_from"] = resume_from
     cfg["auto_resume"] = auto_resume
     if auto_scale_lr:
-        cfg["auto_scale_lr"] = dict(_plain(cfg.get("auto_scale_lr") or {}), enable=True)
+        cfg["auto_scale_lr"] = dict(to_plain(cfg.get("auto_scale_lr") or {}), enable=True)
     from segdet.errors import SegdetError
 
     try:
@@ -225,7 +220,7 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
     datasets = prepare_datasets_or_fail(cfg, debug)
     timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
     env = collect_env()
-    env.update(plugins_used=plugins_used(_plain(cfg)), tags=tags, config=os.path.abspath(config),
+    env.update(plugins_used=plugins_used(to_plain(cfg)), tags=tags, config=os.path.abspath(config),
                argv=sys.argv, timestamp=timestamp)
     if rank == 0:
         _write_run_files(cfg, config, work_dir, timestamp, env)
@@ -251,7 +246,7 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
     if not no_validate and debug:
         from segdet.engine.loaders import build_dataset_from_cfg
 
-        val_cfg = copy.deepcopy(_plain(cfg["data"]["val"]))
+        val_cfg = copy.deepcopy(to_plain(cfg["data"]["val"]))
         val_cfg.pop("samples_per_gpu", None)
         val_dataset = debug_subset(build_dataset_from_cfg(val_cfg, dict(test_mode=True)), _DEBUG_VAL_IMAGES,
                                    evaluable=True)

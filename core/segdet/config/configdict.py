@@ -371,7 +371,10 @@ def stamp(value: Any, path: Path = (), root: str | None = None) -> None:
 
 
 def to_plain(value: Any) -> Any:
-    """ConfigDicts to dicts (recursively, also inside lists and tuples)."""
+    """ConfigDicts (and a whole Config) to dicts, recursively, also inside lists and tuples."""
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict) and not isinstance(value, dict):
+        return to_dict()
     if isinstance(value, dict):
         return {k: to_plain(v) for k, v in value.items()}
     if isinstance(value, list):

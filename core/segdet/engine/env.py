@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["collect_env", "plugin_versions", "plugins_used", "get_git_hash", "set_random_seed", "init_random_seed",
-           "worker_init_fn"]
+__all__ = ["collect_env", "plugin_versions", "plugins_used", "get_git_hash", "set_random_seed", "init_random_seed"]
 
 
 def plugin_versions() -> dict[str, str]:
@@ -112,9 +111,3 @@ def init_random_seed(seed: int | None = None, device: str = "cpu") -> int:
     return int(holder[0])  # type: ignore[arg-type]
 
 
-def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int) -> None:
-    """Seed a data loader worker: ``seed + rank * num_workers + worker_id`` (MMDetection)."""
-    worker_seed = num_workers * rank + worker_id + seed
-    np.random.seed(worker_seed % 2**32)
-    random.seed(worker_seed)
-    torch.manual_seed(worker_seed)

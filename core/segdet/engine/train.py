@@ -10,6 +10,7 @@ from typing import Any, Union
 import torch
 from torch import nn
 
+from ..config import to_plain
 from ..errors import ConfigError
 from ..registry import build
 from .amp import amp_settings
@@ -56,15 +57,6 @@ def uses_sync_bn(cfg: Any) -> bool:
     return False
 
 
-def _plain(value: Any) -> Any:
-    to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict):
-        return to_dict()
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def register_training_hooks(runner: BaseRunner, cfg: Mapping[str, Any]) -> None:
@@ -74,11 +66,11 @@ def register_training_hooks(runner: BaseRunner, cfg: Mapping[str, Any]) -> None:
     default_by_epoch = False if iter_based else None
     lr_config = cfg.get("lr_config")
     if lr_config is not None:
-        runner.register_hook(build_lr_hook(_plain(lr_config), default_by_epoch), "VERY_HIGH")
+        runner.register_hook(build_lr_hook(to_plain(lr_config), default_by_epoch), "VERY_HIGH")
     momentum_config = cfg.get("momentum_config")
     if momentum_config is not None:
-        runner.register_hook(build_momentum_hook(_plain(momentum_config), default_by_epoch), "HIGH")
-    opt_cfg = dict(_plain(cfg.get("optimizer_config") or {}))
+        runner.register_hook(build_momentum_hook(to_plain(momentum_config), default_by_epoch), "HIGH")
+    opt_cfg = dict(to_plain(cfg.get("optimizer_config") or {}))
     opt_type = opt_cfg.pop("type", None)
     if opt_type is not None and opt_type not in ("OptimizerHook", "GradientCumulativeOptimizerHook",
                                                   "Fp16OptimizerHook"):
@@ -86,15 +78,15 @@ def register_training_hooks(runner: BaseRunner, cfg: Mapping[str, Any]) -> None:
     else:
         opt_cfg.pop("loss_scale", None)  # Fp16OptimizerHook's key: fp16 comes from cfg.fp16
         runner.register_hook(OptimizerHook(**opt_cfg), "ABOVE_NORMAL")
-    ckpt_cfg = dict(_plain(cfg.get("checkpoint_config") or {}))
+    ckpt_cfg = dict(to_plain(cfg.get("checkpoint_config") or {}))
     ckpt_cfg.pop("meta", None)
     ckpt_cfg.pop("type", None)
     if iter_based:
         ckpt_cfg.setdefault("by_epoch", False)
     runner.register_hook(CheckpointHook(**ckpt_cfg), "NORMAL")
     runner.register_hook(IterTimerHook(), "LOW")
-    _register_logger_hooks(runner, _plain(cfg.get("log_config") or {}), iter_based)
-    for hook_cfg in _plain(cfg.get("custom_hooks") or []):
+    _register_logger_hooks(runner, to_plain(cfg.get("log_config") or {}), iter_based)
+    for hook_cfg in to_plain(cfg.get("custom_hooks") or []):
         _register_custom_hook(runner, hook_cfg)
 
 
@@ -123,19 +115,19 @@ def _loader_args(cfg: Mapping[str, Any], distributed: bool, seed: int | None) ->
     data = cfg["data"]
     args = dict(samples_per_gpu=data.get("samples_per_gpu", 2), workers_per_gpu=data.get("workers_per_gpu", 2),
                 dist=distributed, seed=seed, persistent_workers=data.get("persistent_workers", False))
-    args.update(_plain(data.get("train_dataloader", {})))
+    args.update(to_plain(data.get("train_dataloader", {})))
     return args
 
 
 def _build_val_loader(cfg: Mapping[str, Any], distributed: bool, val_dataset: Any = None) -> Any:
     data = cfg["data"]
     if val_dataset is None:
-        val_cfg = copy.deepcopy(_plain(data["val"]))
+        val_cfg = copy.deepcopy(to_plain(data["val"]))
         val_cfg.pop("samples_per_gpu", None)
         val_dataset = build_dataset_from_cfg(val_cfg, dict(test_mode=True))
-    args = dict(samples_per_gpu=_plain(data["val"]).get("samples_per_gpu", 1),
+    args = dict(samples_per_gpu=to_plain(data["val"]).get("samples_per_gpu", 1),
                 workers_per_gpu=data.get("workers_per_gpu", 2), dist=distributed, shuffle=False)
-    args.update(_plain(data.get("val_dataloader", {})))
+    args.update(to_plain(data.get("val_dataloader", {})))
     return build_loader(val_dataset, **args)
 
 
@@ -156,23 +148,23 @@ def train_model(model: nn.Module, datasets: Union[Any, Sequence[Any]], cfg: Any,
     seed = cfg.get("seed")
     loaders = [build_loader(ds, **_loader_args(cfg, distributed, seed)) for ds in datasets]
     dev = resolve_device(device)
-    if uses_sync_bn(_plain(cfg.get("model", {}))) or any(isinstance(m, nn.SyncBatchNorm) for m in model.modules()):
+    if uses_sync_bn(to_plain(cfg.get("model", {}))) or any(isinstance(m, nn.SyncBatchNorm) for m in model.modules()):
         model = convert_sync_batchnorm(model, dev, logger, distributed)
     model = model.to(dev)
     step_module = wrap_for_training(model, dev, distributed, bool(cfg.get("find_unused_parameters", False)))
     optimizer = build_optimizer(model, _scaled_optimizer_cfg(cfg, world_size, logger))
     meta = _complete_meta(meta, cfg, datasets[0])
-    runner_cfg = _plain(cfg.get("runner")) or dict(type="EpochBasedRunner", max_epochs=cfg.get("total_epochs", 12))
+    runner_cfg = to_plain(cfg.get("runner")) or dict(type="EpochBasedRunner", max_epochs=cfg.get("total_epochs", 12))
     runner = build_runner(runner_cfg, dict(
         model=model, optimizer=optimizer, work_dir=cfg.get("work_dir"), logger=logger, meta=meta,
-        step_module=step_module, device=dev, amp=amp_settings(_plain(cfg.get("fp16")), dev, logger),
+        step_module=step_module, device=dev, amp=amp_settings(to_plain(cfg.get("fp16")), dev, logger),
         rank=rank, world_size=world_size, timestamp=timestamp))
     runner.tags = list(tags)
     register_training_hooks(runner, cfg)
     if not isinstance(runner, IterBasedRunner):
         runner.register_hook(DistSamplerSeedHook(), "NORMAL")
     if validate:
-        eval_cfg = dict(_plain(cfg.get("evaluation") or {}))
+        eval_cfg = dict(to_plain(cfg.get("evaluation") or {}))
         eval_cfg.setdefault("by_epoch", not isinstance(runner, IterBasedRunner))
         runner.register_hook(_build_eval_hook(_build_val_loader(cfg, distributed, val_dataset), eval_cfg), "LOW")
     _load_or_resume(runner, cfg, logger)
@@ -189,9 +181,9 @@ def _complete_meta(meta: dict | None, cfg: Any, dataset: Any) -> dict[str, Any]:
 
     meta = dict(meta or {})
     meta.setdefault("CLASSES", getattr(dataset, "CLASSES", None))
-    meta.setdefault("config", getattr(cfg, "pretty_text", None) or repr(_plain(cfg)))
+    meta.setdefault("config", getattr(cfg, "pretty_text", None) or repr(to_plain(cfg)))
     meta.setdefault("segdet_version", segdet.__version__)
-    meta.setdefault("plugins", plugins_used(_plain(cfg)) or plugin_versions())
+    meta.setdefault("plugins", plugins_used(to_plain(cfg)) or plugin_versions())
     meta.setdefault("git_hash", get_git_hash())
     meta.setdefault("seed", cfg.get("seed"))
     return meta
@@ -199,8 +191,8 @@ def _complete_meta(meta: dict | None, cfg: Any, dataset: Any) -> dict[str, Any]:
 
 def _scaled_optimizer_cfg(cfg: Any, world_size: int, logger: logging.Logger) -> dict[str, Any]:
     """``optimizer`` with ``lr`` scaled by ``total batch / auto_scale_lr.base_batch_size`` when enabled."""
-    opt_cfg = dict(_plain(cfg["optimizer"]))
-    scale_cfg = _plain(cfg.get("auto_scale_lr") or {})
+    opt_cfg = dict(to_plain(cfg["optimizer"]))
+    scale_cfg = to_plain(cfg.get("auto_scale_lr") or {})
     if not scale_cfg.get("enable", False):
         return opt_cfg
     if "base_batch_size" not in scale_cfg:
