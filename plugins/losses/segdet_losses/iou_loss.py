@@ -5,7 +5,7 @@ from typing import Union
 
 from torch import Tensor, nn
 
-from segdet.ops import bbox_overlaps
+from segdet.api import bbox_overlaps
 
 from .utils import (
     check_reduction,

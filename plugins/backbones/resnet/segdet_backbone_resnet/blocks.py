@@ -13,7 +13,7 @@ import torch
 import torch.utils.checkpoint as cp
 from torch import nn
 
-from segdet.models.layers import build_norm_layer
+from segdet.api import build_norm_layer
 
 __all__ = ["BasicBlock", "Bottleneck", "ResLayer", "make_conv"]
 

@@ -9,8 +9,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from segdet.models.layers import build_norm_layer
-from segdet.models.weights import load_pretrained
+from segdet.api import build_norm_layer, load_pretrained
 
 from .blocks import BasicBlock, Bottleneck, ResLayer, make_conv
 from .checkpoints import resolve_checkpoint

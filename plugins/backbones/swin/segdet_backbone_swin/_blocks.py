@@ -8,7 +8,7 @@ import torch
 import torch.utils.checkpoint as cp
 from torch import nn
 
-from segdet.models.layers import build_activation_layer, build_norm_layer
+from segdet.api import build_activation_layer, build_norm_layer
 
 from ._attention import DropPath, ShiftWindowMSA
 from ._embed import PatchMerging

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segdet.models.layers import build_norm_layer
+from segdet.api import build_norm_layer
 
 __all__ = ["PatchEmbed", "PatchMerging"]
 

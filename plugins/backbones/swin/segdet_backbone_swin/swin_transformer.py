@@ -10,8 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segdet.models.layers import build_norm_layer
-from segdet.models.weights import load_state_dict_file
+from segdet.api import build_norm_layer, load_state_dict_file
 
 from ._attention import WindowMSA
 from ._blocks import SwinBlockSequence

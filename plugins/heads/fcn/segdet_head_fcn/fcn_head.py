@@ -7,8 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from segdet.models.decode_head_base import BaseDecodeHead, LossCfg
-from segdet.models.layers import ConvModule
+from segdet.api import BaseDecodeHead, ConvModule, LossCfg
 
 __all__ = ["FCNHead"]
 

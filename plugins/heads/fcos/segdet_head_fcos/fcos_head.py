@@ -7,10 +7,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from segdet.models.dense_heads import PointHeadBase, levels_to_flat, reduce_mean
-from segdet.models.layers import ConvModule, Scale, bias_init_with_prob, normal_init
-from segdet.models.weights import load_pretrained
-from segdet.registry import build
+from segdet.api import (
+    ConvModule,
+    PointHeadBase,
+    Scale,
+    bias_init_with_prob,
+    build,
+    levels_to_flat,
+    load_pretrained,
+    normal_init,
+    reduce_mean,
+)
 
 __all__ = ["FCOSHead", "distance_centerness"]
 

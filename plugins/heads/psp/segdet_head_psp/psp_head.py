@@ -6,8 +6,7 @@ from typing import Any
 
 import torch
 
-from segdet.models.decode_head_base import PPM, BaseDecodeHead, LossCfg
-from segdet.models.layers import ConvModule
+from segdet.api import PPM, BaseDecodeHead, ConvModule, LossCfg
 
 __all__ = ["PSPHead"]
 

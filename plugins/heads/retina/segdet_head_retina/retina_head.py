@@ -7,9 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from segdet.models.dense_heads import AnchorHeadBase
-from segdet.models.layers import ConvModule, bias_init_with_prob, normal_init
-from segdet.models.weights import load_pretrained
+from segdet.api import AnchorHeadBase, ConvModule, bias_init_with_prob, load_pretrained, normal_init
 
 __all__ = ["RetinaHead"]
 

@@ -7,8 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from segdet.models.decode_head_base import PPM, BaseDecodeHead, LossCfg, resize
-from segdet.models.layers import ConvModule
+from segdet.api import PPM, BaseDecodeHead, ConvModule, LossCfg, resize
 
 __all__ = ["UPerHead"]
 

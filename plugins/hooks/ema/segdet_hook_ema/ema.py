@@ -5,7 +5,7 @@ from typing import Any, Union
 
 import torch
 
-from segdet.engine import Hook
+from segdet.api import Hook
 
 __all__ = ["EMAHook", "ema_buffer_name"]
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, Union
 
-from segdet.engine import Hook
-from segdet.errors import ConfigError
+from segdet.api import ConfigError, Hook
 
 __all__ = ["NumClassCheckHook"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from segdet.engine import LoggerHook
+from segdet.api import LoggerHook
 
 __all__ = ["TensorboardLoggerHook"]
 

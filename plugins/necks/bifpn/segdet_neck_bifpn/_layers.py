@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segdet.models.layers import ConvModule, build_activation_layer
+from segdet.api import ConvModule, build_activation_layer
 
 __all__ = ["WeightedFusion", "SeparableConv", "BiFPNLayer", "downsample_to", "upsample_to"]
 

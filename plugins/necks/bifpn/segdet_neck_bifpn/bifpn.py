@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from segdet.models.layers import ConvModule
+from segdet.api import ConvModule
 
 from ._layers import BiFPNLayer, downsample_to
 

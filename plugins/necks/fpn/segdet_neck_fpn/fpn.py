@@ -8,8 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segdet.models.layers import ConvModule
-from segdet.models.weights import load_pretrained
+from segdet.api import ConvModule, load_pretrained
 
 __all__ = ["FPN"]
 
