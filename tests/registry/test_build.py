@@ -1,6 +1,8 @@
 """build(): resolution, signature checks and every error message."""
 from __future__ import annotations
 
+import zipfile
+
 import pytest
 
 from segdet.errors import (
@@ -11,7 +13,7 @@ from segdet.errors import (
     RegistryError,
     UnknownComponentError,
 )
-from segdet.registry import build, catalogue, components, register, unregister
+from segdet.registry import build, components, register, unregister
 
 from .fake_dists import activate, deactivate, write_dist
 
@@ -71,10 +73,18 @@ def test_unknown_type_in_other_group_is_pointed_out(site):
         build({"type": "AlphaNeck"}, "backbones")
 
 
-def test_unknown_type_of_known_uninstalled_distribution(site, monkeypatch):
-    monkeypatch.setitem(catalogue.KNOWN_PROVIDERS, ("necks", "GammaNeck"), "segdet-neck-gamma")
+def test_unknown_type_of_known_uninstalled_distribution(site, monkeypatch, tmp_path):
+    """The provider hint comes from a wheel's entry points in a wheelhouse, not from a table."""
+    wheel = tmp_path / "segdet_neck_gamma-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("segdet_neck_gamma-0.1.0.dist-info/entry_points.txt",
+                    "[segdet.necks]\nGammaNeck = segdet_neck_gamma:GammaNeck\n")
+    monkeypatch.setenv("SEGDET_WHEELHOUSE", str(tmp_path))
     with pytest.raises(UnknownComponentError, match="pip install segdet-neck-gamma"):
         build({"type": "GammaNeck"}, "necks")
+    with pytest.raises(UnknownComponentError) as exc:
+        build({"type": "DeltaNeck"}, "necks")
+    assert "pip install" not in str(exc.value)
 
 
 def test_clash_is_reported_with_both_distributions(site):

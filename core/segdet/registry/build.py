@@ -15,8 +15,8 @@ from ..errors import (
     RegistryError,
     UnknownComponentError,
 )
-from .catalogue import KNOWN_PROVIDERS
-from .discovery import _normalize, components, discover
+from .catalogue import providers_from_wheels
+from .discovery import _normalize, components
 from .groups import GROUPS, PLUGIN_API_VERSION, full_group, short_group
 from .local import local_lookup
 from .records import INCOMPATIBLE, LOCAL, ComponentInfo
@@ -50,9 +50,10 @@ def _unknown(name: str, group: str, where: str) -> UnknownComponentError:
         lines.append(f"Installed in this group: {', '.join(installed)}.")
     else:
         lines.append("No component of this group is installed.")
-    provider = KNOWN_PROVIDERS.get((g, name))
-    if provider:
-        lines.append(f"{name!r} is provided by {provider}, which is not installed: pip install {provider}")
+    providers = providers_from_wheels(group, name)
+    if providers:
+        lines.append(f"{name!r} is provided by {', '.join(providers)}, which is not installed: "
+                     f"pip install {providers[0]}")
     for other in GROUPS:
         if other == group:
             continue
@@ -204,7 +205,3 @@ def build(cfg: Any, group: str, default_args: Mapping[str, Any] | None = None) -
             "\n".join(problems) + f"\nsignature: {signature_text(obj)}"
         )
     return obj(**kwargs)
-
-
-def installed_names(group: str) -> list[str]:
-    return sorted({i.name for i in discover() if i.group == full_group(group)})
