@@ -10,6 +10,17 @@ __all__ = ["RandomCrop"]
 _TYPES = ("absolute", "absolute_range", "relative", "relative_range")
 
 
+def _mask_boxes(masks: np.ndarray) -> np.ndarray:
+    """Tight x1y1x2y2 boxes (K, 4) float32 of (K, H, W) masks; an empty mask gives zeros."""
+    boxes = np.zeros((len(masks), 4), dtype=np.float32)
+    for i, mask in enumerate(masks):
+        xs = np.flatnonzero(mask.any(axis=0))
+        ys = np.flatnonzero(mask.any(axis=1))
+        if len(xs) and len(ys):
+            boxes[i] = (xs[0], ys[0], xs[-1] + 1, ys[-1] + 1)
+    return boxes
+
+
 class RandomCrop:
     """Crop a random window of ``crop_size``.
 
@@ -22,11 +33,13 @@ class RandomCrop:
         cat_max_ratio: retry (up to 10 times) until no single class covers more than this share of
             the crop's semantic map (MMSegmentation). Default 1.0: no constraint.
         ignore_index: label not counted by ``cat_max_ratio``. Default 255.
+        recompute_bbox: after cropping, replace ``gt_bboxes`` by the tight boxes of the cropped
+            ``gt_masks`` (an instance whose mask left the crop gets a zero box). Default False.
     """
 
     def __init__(self, crop_size: tuple[float, float], crop_type: str = "absolute",
                  allow_negative_crop: bool = False, bbox_clip_border: bool = True,
-                 cat_max_ratio: float = 1.0, ignore_index: int = 255) -> None:
+                 cat_max_ratio: float = 1.0, ignore_index: int = 255, recompute_bbox: bool = False) -> None:
         if crop_type not in _TYPES:
             raise ValueError(f"RandomCrop: crop_type must be one of {_TYPES}, got {crop_type!r}")
         self.crop_size = tuple(crop_size)
@@ -35,6 +48,7 @@ class RandomCrop:
         self.bbox_clip_border = bbox_clip_border
         self.cat_max_ratio = cat_max_ratio
         self.ignore_index = ignore_index
+        self.recompute_bbox = recompute_bbox
 
     def _size(self, h: int, w: int) -> tuple[int, int]:
         ch, cw = self.crop_size
@@ -92,8 +106,11 @@ class RandomCrop:
                 results[key] = results[key][:, y0:y0 + ch, x0:x0 + cw].copy()
         for key in results.get("seg_fields", []):
             results[key] = results[key][y0:y0 + ch, x0:x0 + cw].copy()
+        if self.recompute_bbox and "gt_bboxes" in results and "gt_masks" in results:
+            results["gt_bboxes"] = _mask_boxes(results["gt_masks"])
         return results
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(crop_size={self.crop_size}, crop_type={self.crop_type!r}, "
-                f"allow_negative_crop={self.allow_negative_crop}, cat_max_ratio={self.cat_max_ratio})")
+                f"allow_negative_crop={self.allow_negative_crop}, cat_max_ratio={self.cat_max_ratio}, "
+                f"recompute_bbox={self.recompute_bbox})")
