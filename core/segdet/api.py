@@ -45,6 +45,7 @@ from .models.layers import (
     normal_init,
     xavier_init,
 )
+from .models.layers.depthwise_separable_conv_module import DepthwiseSeparableConvModule
 from .models.task_modules import AssignResult, SamplingResult
 from .models.weights import load_pretrained, load_state_dict_file
 from .ops import batched_nms, bbox_overlaps, multiclass_nms, nms, soft_nms
@@ -73,6 +74,7 @@ __all__ = [
     "UnknownComponentError",
     # layers and initialisation
     "ConvModule",
+    "DepthwiseSeparableConvModule",
     "Scale",
     "bias_init_with_prob",
     "build_activation_layer",
