@@ -6,12 +6,13 @@ import logging
 import os.path as osp
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ...errors import DataFileNotFoundError
-from ..transforms.compose import Compose
+from ...registry.slots import Slot
+from .base import DetDatasetBase, resolve_classes
 
 __all__ = ["CocoDataset", "resolve_classes"]
 
@@ -28,25 +29,7 @@ COCO_CLASSES = (
 )
 
 
-def resolve_classes(classes: str | Sequence[str] | None, default: Sequence[str]) -> tuple[str, ...]:
-    """``None`` -> ``default``; a path -> one name per line; a list -> as given."""
-    if classes is None:
-        return tuple(default)
-    if isinstance(classes, str):
-        if not osp.isfile(classes):
-            raise DataFileNotFoundError(f"classes file {classes!r} (config key 'classes') does not exist")
-        with open(classes) as f:
-            return tuple(line.strip() for line in f if line.strip())
-    return tuple(classes)
-
-
-def _join(root: str | None, path: str | None) -> str | None:
-    if path is None or root is None or osp.isabs(path):
-        return path
-    return osp.join(root, path)
-
-
-class CocoDataset:
+class CocoDataset(DetDatasetBase):
     """Images and instances from a COCO json file.
 
     Args:
@@ -64,6 +47,8 @@ class CocoDataset:
         file_client_args: accepted for config compatibility; files are read from disk.
     """
 
+    slots: ClassVar[dict[str, Slot]] = {"pipeline": Slot("transforms")}
+
     CLASSES: tuple[str, ...] = COCO_CLASSES
 
     def __init__(self, ann_file: str, pipeline: Sequence[Mapping[str, Any]], classes: str | Sequence[str] | None = None,
@@ -72,13 +57,9 @@ class CocoDataset:
                  file_client_args: Mapping[str, Any] | None = None) -> None:
         from pycocotools.coco import COCO
 
-        self.ann_file = _join(data_root, ann_file) or ann_file
-        self.img_prefix = _join(data_root, img_prefix) or ""
-        self.seg_prefix = _join(data_root, seg_prefix)
         if proposal_file is not None:
             raise ValueError("CocoDataset: proposal_file is for two-stage models, which segdet does not have yet")
-        self.test_mode = test_mode
-        self.filter_empty_gt = filter_empty_gt
+        self._init_common(ann_file, pipeline, classes, data_root, img_prefix, seg_prefix, test_mode, filter_empty_gt)
         if not osp.isfile(self.ann_file):
             raise DataFileNotFoundError(
                 f"annotation file {self.ann_file!r} (config key 'ann_file') does not exist"
@@ -86,7 +67,6 @@ class CocoDataset:
             )
         if self.img_prefix and not osp.isdir(self.img_prefix):
             raise DataFileNotFoundError(f"image folder {self.img_prefix!r} (config key 'img_prefix') does not exist")
-        self.CLASSES = resolve_classes(classes, type(self).CLASSES)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import contextlib
@@ -106,7 +86,6 @@ class CocoDataset:
             keep = self._filter_imgs()
             self.img_ids = [self.img_ids[i] for i in keep]
             self.data_infos = [self.data_infos[i] for i in keep]
-        self.pipeline = Compose(pipeline)
 
     def _select_categories(self) -> list[int]:
         cats = sorted(self.coco.loadCats(self.coco.getCatIds()), key=lambda c: c["id"])
@@ -131,9 +110,6 @@ class CocoDataset:
             if min(info["width"], info["height"]) >= min_size:
                 keep.append(i)
         return keep
-
-    def __len__(self) -> int:
-        return len(self.data_infos)
 
     def get_ann_info(self, idx: int) -> dict[str, Any]:
         """Boxes (x1, y1, x2, y2), labels, ignored (crowd) boxes, masks and seg map name of one image."""
@@ -162,33 +138,6 @@ class CocoDataset:
             masks=masks,
             seg_map=osp.splitext(info["filename"])[0] + ".png",
         )
-
-    def pre_pipeline(self, results: dict[str, Any]) -> None:
-        results["img_prefix"] = self.img_prefix
-        results["seg_prefix"] = self.seg_prefix
-        results["bbox_fields"], results["mask_fields"], results["seg_fields"] = [], [], []
-
-    def prepare_train_img(self, idx: int) -> dict[str, Any] | None:
-        results = dict(img_info=self.data_infos[idx], ann_info=self.get_ann_info(idx))
-        self.pre_pipeline(results)
-        return self.pipeline(results)
-
-    def prepare_test_img(self, idx: int) -> dict[str, Any] | None:
-        results: dict[str, Any] = dict(img_info=self.data_infos[idx])
-        self.pre_pipeline(results)
-        return self.pipeline(results)
-
-    def __getitem__(self, idx: int) -> dict[str, Any]:
-        if self.test_mode:
-            data = self.prepare_test_img(idx)
-            assert data is not None, "test pipelines never drop samples"
-            return data
-        for _ in range(50):  # a crop without boxes returns None: draw another image, as MMDetection does
-            data = self.prepare_train_img(idx)
-            if data is not None:
-                return data
-            idx = int(np.random.randint(len(self)))
-        raise RuntimeError("CocoDataset: the training pipeline dropped 50 samples in a row; check RandomCrop")
 
     def _to_json_dets(self, results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         dets = []
@@ -224,7 +173,3 @@ class CocoDataset:
         metric_obj = CocoMetric(metric=metric, classwise=classwise, iou_thrs=iou_thrs,
                                 proposal_nums=tuple(proposal_nums), metric_items=metric_items)
         return metric_obj.evaluate(results, self, logger=logger if isinstance(logger, logging.Logger) else None)
-
-    def __repr__(self) -> str:
-        return (f"{type(self).__name__}(ann_file={self.ann_file!r}, images={len(self)}, "
-                f"classes={len(self.CLASSES)}, test_mode={self.test_mode})")

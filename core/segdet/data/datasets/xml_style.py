@@ -5,23 +5,17 @@ import csv
 import os.path as osp
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ...errors import DataFileNotFoundError
-from ..transforms.compose import Compose
-from .coco import resolve_classes
+from ...registry.slots import Slot
+from .base import DetDatasetBase
 
 __all__ = ["XMLDataset", "read_image_ids"]
 
 _Object = tuple[str, bool, list[int]]  # (name, difficult, [xmin, ymin, xmax, ymax] as in the file)
-
-
-def _join(root: str | None, path: str | None) -> str | None:
-    if path is None or root is None or osp.isabs(path):
-        return path
-    return osp.join(root, path)
 
 
 def read_image_ids(ann_file: str) -> list[tuple[str, str]]:
@@ -43,7 +37,7 @@ def read_image_ids(ann_file: str) -> list[tuple[str, str]]:
         return [(line.strip(), ".jpg") for line in f if line.strip()]
 
 
-class XMLDataset:
+class XMLDataset(DetDatasetBase):
     """Images with one PASCAL VOC XML annotation each.
 
     Args:
@@ -67,6 +61,8 @@ class XMLDataset:
     ``difficult`` objects go to ``bboxes_ignore`` / ``labels_ignore``.
     """
 
+    slots: ClassVar[dict[str, Slot]] = {"pipeline": Slot("transforms")}
+
     CLASSES: tuple[str, ...] = ()
 
     def __init__(self, ann_file: str, pipeline: Sequence[Mapping[str, Any]],
@@ -75,12 +71,8 @@ class XMLDataset:
                  filter_empty_gt: bool = True, img_subdir: str = "JPEGImages",
                  ann_subdir: str = "Annotations", min_size: float | None = None,
                  file_client_args: Mapping[str, Any] | None = None) -> None:
-        self.ann_file = _join(data_root, ann_file) or ann_file
-        self.img_prefix = _join(data_root, img_prefix) or ""
-        self.seg_prefix = _join(data_root, seg_prefix)
-        self.img_subdir, self.ann_subdir = img_subdir, ann_subdir
-        self.test_mode, self.filter_empty_gt, self.min_size = test_mode, filter_empty_gt, min_size
-        self.CLASSES = resolve_classes(classes, type(self).CLASSES)
+        self._init_common(ann_file, pipeline, classes, data_root, img_prefix, seg_prefix, test_mode, filter_empty_gt)
+        self.img_subdir, self.ann_subdir, self.min_size = img_subdir, ann_subdir, min_size
         if not self.CLASSES:
             raise ValueError(f"{type(self).__name__} needs class names: set 'classes' in the data config, "
                              f"e.g. classes=('raccoon',)")
@@ -93,7 +85,6 @@ class XMLDataset:
             self.data_infos = [self.data_infos[i] for i in keep]
         # aspect-ratio group flag (1: wider than tall), as MMDetection's GroupSampler expects
         self.flag = np.array([int(i["width"] / max(i["height"], 1) > 1) for i in self.data_infos], np.uint8)
-        self.pipeline = Compose(pipeline)
 
     def _check_paths(self) -> None:
         if not osp.isfile(self.ann_file):
@@ -154,9 +145,6 @@ class XMLDataset:
             keep.append(i)
         return keep
 
-    def __len__(self) -> int:
-        return len(self.data_infos)
-
     def get_ann_info(self, idx: int) -> dict[str, Any]:
         """``dict(bboxes float32 (K,4), labels int64 (K,), bboxes_ignore (I,4), labels_ignore (I,))``."""
         boxes, labels, ignore, ignore_labels = [], [], [], []
@@ -183,33 +171,6 @@ class XMLDataset:
         """Labels of the objects of image ``idx`` (difficult ones included)."""
         return [self.cat2label[o[0]] for o in self._objects[self.data_infos[idx]["id"]] if o[0] in self.cat2label]
 
-    def pre_pipeline(self, results: dict[str, Any]) -> None:
-        results["img_prefix"] = self.img_prefix
-        results["seg_prefix"] = self.seg_prefix
-        results["bbox_fields"], results["mask_fields"], results["seg_fields"] = [], [], []
-
-    def prepare_train_img(self, idx: int) -> dict[str, Any] | None:
-        results = dict(img_info=self.data_infos[idx], ann_info=self.get_ann_info(idx))
-        self.pre_pipeline(results)
-        return self.pipeline(results)
-
-    def prepare_test_img(self, idx: int) -> dict[str, Any] | None:
-        results: dict[str, Any] = dict(img_info=self.data_infos[idx])
-        self.pre_pipeline(results)
-        return self.pipeline(results)
-
-    def __getitem__(self, idx: int) -> dict[str, Any]:
-        if self.test_mode:
-            data = self.prepare_test_img(idx)
-            assert data is not None, "test pipelines never drop samples"
-            return data
-        for _ in range(50):  # a pipeline that drops the sample (a crop without boxes): draw another
-            data = self.prepare_train_img(idx)
-            if data is not None:
-                return data
-            idx = int(np.random.randint(len(self)))
-        raise RuntimeError(f"{type(self).__name__}: the training pipeline dropped 50 samples in a row")
-
     def _voc_eval_options(self) -> tuple[str, bool]:
         """``(eval_mode, use_legacy_coordinate)``; MMDetection's custom XML data: area AP, plain areas."""
         return "area", False
@@ -227,7 +188,3 @@ class XMLDataset:
         eval_mode, legacy = self._voc_eval_options()
         return VOCMetric(metric=metric, iou_thr=iou_thr, scale_ranges=scale_ranges, eval_mode=eval_mode,
                          use_legacy_coordinate=legacy).evaluate(results, self, logger=logger)
-
-    def __repr__(self) -> str:
-        return (f"{type(self).__name__}(ann_file={self.ann_file!r}, images={len(self)}, "
-                f"classes={len(self.CLASSES)}, test_mode={self.test_mode})")
