@@ -1,5 +1,5 @@
 """Property: boxes, masks and semantic maps stay aligned with the image through flip, resize,
-crop and pad chains.
+crop, quarter-turn rotation, AutoAugment and pad chains.
 
 The image is K non-overlapping filled rectangles of distinct colours on black; instance ``i`` has
 label ``i`` (to follow it through crops), its mask is its rectangle and the semantic map holds
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from segdet.data.transforms.compose import Compose
 
-_OPS = ("flip", "resize", "crop", "pad")
+_OPS = ("flip", "resize", "crop", "rotate", "autoaugment", "pad")
 
 
 @st.composite
@@ -51,7 +51,7 @@ def _scene(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def _chain(draw: st.DrawFn) -> list[dict[str, Any]]:
-    ops = draw(st.lists(st.sampled_from(_OPS[:3]), min_size=0, max_size=4))
+    ops = draw(st.lists(st.sampled_from(_OPS[:5]), min_size=0, max_size=4))
     if ops.count("resize") > 1:  # one resize: each adds up to 1 px of nearest-neighbour error
         first = ops.index("resize")
         ops = [op for i, op in enumerate(ops) if op != "resize" or i == first]
@@ -65,12 +65,23 @@ def _chain(draw: st.DrawFn) -> list[dict[str, Any]]:
         elif op == "resize":
             cfgs.append(dict(type="Resize", img_scale=(draw(st.integers(16, 96)), draw(st.integers(16, 96))),
                              keep_ratio=draw(st.booleans()), override=True))
+        elif op == "rotate":  # quarter turns map pixel centres onto pixel centres: exact
+            cfgs.append(_quarter_turn(draw(st.sampled_from([90, -90, 180]))))
+        elif op == "autoaugment":
+            cfgs.append(dict(type="AutoAugment", policies=[
+                [dict(type="RandomFlip", flip_ratio=1.0, direction="vertical")],
+                [_quarter_turn(90), dict(type="RandomFlip", flip_ratio=1.0, direction="horizontal")],
+                [dict(type="RandomCrop", crop_size=(10, 10), allow_negative_crop=True)]]))
         elif op == "crop":
             cfgs.append(dict(type="RandomCrop", crop_size=(draw(st.integers(4, 48)), draw(st.integers(4, 48))),
                              allow_negative_crop=True))
         else:
             cfgs.append(dict(type="Pad", size_divisor=draw(st.sampled_from([4, 8, 32]))))
     return cfgs
+
+
+def _quarter_turn(angle: int) -> dict[str, Any]:
+    return dict(type="RandomRotate", prob=1.0, degree=(angle, angle), auto_bound=True)
 
 
 def _mask_box(mask: np.ndarray) -> np.ndarray | None:
@@ -128,3 +139,37 @@ def test_transform_chains_keep_targets_aligned(scene: dict[str, Any], chain: lis
     assert res is not None  # allow_negative_crop keeps every crop
     res.setdefault("pad_shape", res["img"].shape)
     _check(res, palette, resized=any(c["type"] == "Resize" for c in chain))
+
+
+@settings(max_examples=30, deadline=None)
+@given(scene=_scene(), angle=st.floats(-45, 45), seed=st.integers(0, 2**16))
+def test_free_rotation_boxes_enclose_their_masks(scene: dict[str, Any], angle: float, seed: int) -> None:
+    """Any angle: each box holds its (nearest-sampled) mask, and the map equals the masks."""
+    scene.pop("palette")
+    np.random.seed(seed)
+    n = len(scene["gt_bboxes"])
+    res = Compose([dict(type="RandomRotate", prob=1.0, degree=(angle, angle))])(scene)
+    boxes, masks, seg = res["gt_bboxes"], res["gt_masks"], res["gt_semantic_seg"]
+    h, w = res["img_shape"][:2]
+    assert masks.shape[1:] == (h, w) == seg.shape and len(boxes) == len(masks) == len(res["gt_labels"]) <= n
+    assert (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
+    for box, mask, label in zip(boxes, masks, res["gt_labels"]):
+        np.testing.assert_array_equal(seg == label + 1, mask.astype(bool))
+        mbox = _mask_box(mask)
+        if mbox is not None:  # nearest sampling may reach half a pixel past the true outline
+            assert (mbox[:2] >= box[:2] - 1).all() and (mbox[2:] <= box[2:] + 1).all(), (box, mbox)
+
+
+def test_quarter_turn_moves_box_and_mask_together() -> None:
+    img = np.zeros((20, 30, 3), np.uint8)
+    mask = np.zeros((1, 20, 30), np.uint8)
+    mask[0, 2:6, 3:10] = 1  # rows 2..5, cols 3..9
+    img[mask[0].astype(bool)] = 200
+    res = Compose([_quarter_turn(90)])(dict(
+        img=img, img_shape=img.shape, img_fields=["img"], gt_bboxes=np.array([[3, 2, 10, 6]], np.float32),
+        gt_labels=np.array([0]), bbox_fields=["gt_bboxes"], gt_masks=mask, mask_fields=["gt_masks"]))
+    # clockwise: (x, y) -> (h - 1 - y, x) on pixels of a 30 x 20 image that becomes 20 x 30
+    assert res["img"].shape[:2] == (30, 20) == res["gt_masks"].shape[1:]
+    np.testing.assert_allclose(res["gt_bboxes"], [[14, 3, 18, 10]], atol=1e-4)
+    np.testing.assert_allclose(_mask_box(res["gt_masks"][0]), [14, 3, 18, 10])
+    assert (res["img"][..., 0] == 200).sum() == 28 and res["gt_masks"].sum() == 28

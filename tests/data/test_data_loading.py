@@ -1,6 +1,7 @@
 """LoadImageFromFile and LoadAnnotations (polygons, RLE, seg maps, reduce_zero_label)."""
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import cv2
@@ -134,3 +135,46 @@ def test_missing_seg_map_names_the_path(tmp_path: Path) -> None:
     res["seg_prefix"] = str(tmp_path)
     with pytest.raises(DataFileNotFoundError, match="gone.png"):
         LoadAnnotations(with_seg=True)(res)
+
+
+def test_json_rle_string_counts_and_poly2mask_false_give_the_same_bitmaps() -> None:
+    h, w = 8, 10
+    bitmap = np.zeros((h, w), np.uint8)
+    bitmap[2:5, 4:9] = 1
+    rle = mask_utils.encode(np.asfortranarray(bitmap))
+    as_json = dict(size=rle["size"], counts=rle["counts"].decode("ascii"))  # what json.load gives
+    square = [[2.0, 1.0, 6.0, 1.0, 6.0, 5.0, 2.0, 5.0]]
+    anns = _ann_results(h, w, bboxes=np.zeros((2, 4), np.float32), labels=np.zeros(2), masks=[as_json, square])
+    on = LoadAnnotations(with_mask=True, poly2mask=True)(copy.deepcopy(anns))["gt_masks"]
+    off = LoadAnnotations(with_mask=True, poly2mask=False)(anns)["gt_masks"]
+    np.testing.assert_array_equal(on[0], bitmap)
+    np.testing.assert_array_equal(on, off)
+
+
+def test_degenerate_polygons_are_dropped() -> None:
+    # a 2-point "polygon" (pycocotools would read 4 numbers as a box) and a 1-point one are
+    # dropped, as MMDetection's process_polygons does; the valid triangle stays
+    h, w = 8, 10
+    triangle = [0.0, 0.0, 6.0, 0.0, 0.0, 6.0]
+    res = LoadAnnotations(with_mask=True)(_ann_results(
+        h, w, bboxes=np.zeros((2, 4), np.float32), labels=np.zeros(2),
+        masks=[[[1.0, 1.0, 5.0, 5.0], triangle, [3.0, 3.0]], [[1.0, 1.0, 5.0, 5.0]]]))
+    masks = res["gt_masks"]
+    alone = LoadAnnotations(with_mask=True)(_ann_results(
+        h, w, bboxes=np.zeros((1, 4), np.float32), labels=np.zeros(1), masks=[[triangle]]))["gt_masks"]
+    np.testing.assert_array_equal(masks[0], alone[0])
+    assert 10 < masks[0].sum() < 36 and masks[1].sum() == 0
+
+
+def test_mask_errors_name_the_problem() -> None:
+    with pytest.raises(ValueError, match="RLE 'size'"):
+        LoadAnnotations(with_mask=True)(_ann_results(4, 6, masks=[dict(size=[6, 4], counts=[24])]))
+    with pytest.raises(ValueError, match="no 'segmentation'"):
+        LoadAnnotations(with_mask=True)(_ann_results(4, 6, masks=[None]))
+    with pytest.raises(KeyError, match="with_mask=False"):
+        LoadAnnotations(with_mask=True)(_ann_results(4, 6))
+    with pytest.raises(ValueError, match="2 masks for 1 boxes"):
+        LoadAnnotations(with_mask=True)(_ann_results(4, 6, masks=[[], []]))
+    img = np.zeros((5, 6, 3), np.uint8)
+    with pytest.raises(ValueError, match="annotation says 6x4"):
+        LoadAnnotations(with_mask=True)({**_ann_results(4, 6, masks=[[]]), "img": img})

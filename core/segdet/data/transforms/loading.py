@@ -82,14 +82,30 @@ class LoadImageFromArray(LoadImageFromFile):
 
 
 def _poly_to_mask(segm: Any, h: int, w: int) -> np.ndarray:
+    """(h, w) uint8 bitmap of one COCO ``segmentation``: polygons, uncompressed or compressed RLE.
+
+    Polygons with fewer than 3 points are dropped (as MMDetection's ``process_polygons``); an
+    instance left with none gets an empty mask. An RLE must have the image's ``size``.
+    """
     from pycocotools import mask as mask_utils
 
+    if segm is None:
+        raise ValueError("LoadAnnotations(with_mask=True): an instance has no 'segmentation'; every "
+                         "instance needs polygons or an RLE, or set with_mask=False")
     if isinstance(segm, list):
-        rle = mask_utils.merge(mask_utils.frPyObjects(segm, h, w))
-    elif isinstance(segm.get("counts"), list):
-        rle = mask_utils.frPyObjects(segm, h, w)
+        polys = [np.asarray(p, dtype=np.float64).ravel() for p in segm]
+        polys = [p for p in polys if len(p) >= 6 and len(p) % 2 == 0]
+        if not polys:
+            return np.zeros((h, w), np.uint8)
+        rle = mask_utils.merge(mask_utils.frPyObjects([p.tolist() for p in polys], h, w))
+    elif isinstance(segm, dict) and "counts" in segm and "size" in segm:
+        if [int(v) for v in segm["size"]] != [h, w]:
+            raise ValueError(f"LoadAnnotations: an RLE of size {list(segm['size'])} on an image of "
+                             f"height {h} and width {w}; the RLE 'size' must be [height, width] of its image")
+        rle = mask_utils.frPyObjects(segm, h, w) if isinstance(segm["counts"], list) else segm
     else:
-        rle = segm
+        raise ValueError(f"LoadAnnotations: a 'segmentation' must be a list of polygons or an RLE dict with "
+                         f"'counts' and 'size', got {type(segm).__name__}")
     return mask_utils.decode(rle).astype(np.uint8)
 
 
@@ -99,9 +115,14 @@ class LoadAnnotations:
     Args:
         with_bbox: load ``gt_bboxes`` (and ``gt_bboxes_ignore``). Default True.
         with_label: load ``gt_labels``. Default True.
-        with_mask: decode polygons / RLE into ``gt_masks`` (K, H, W) uint8. Default False.
+        with_mask: decode each instance's ``segmentation`` (polygons, uncompressed RLE with a
+            ``counts`` list, or compressed RLE with a ``counts`` string) into ``gt_masks``, a
+            (K, H, W) uint8 array of 0/1 at the image size, one per box. Default False.
         with_seg: read the semantic map ``seg_prefix/ann_info['seg_map']``. Default False.
-        poly2mask: kept for config compatibility; masks are always decoded to bitmaps.
+        poly2mask: accepted for config compatibility. segdet always rasterises here, so
+            ``poly2mask=False`` gives the same bitmaps as ``True``: MMDetection would keep
+            ``PolygonMasks`` and move polygon vertices through the transforms, which differs
+            from transforming the bitmap by at most the pixels along the outline.
         reduce_zero_label: MMSegmentation's: label 0 becomes 255 (ignored), others shift by -1.
 
     An ``ann_info`` with a ``seg_map`` but no ``bboxes`` (MMSegmentation's data sets) loads the
@@ -133,13 +154,27 @@ class LoadAnnotations:
         if self.with_label and not seg_only:
             results["gt_labels"] = np.asarray(ann["labels"], dtype=np.int64).copy()
         if self.with_mask and not seg_only:
-            h, w = results["img_info"]["height"], results["img_info"]["width"]
-            masks = [_poly_to_mask(m, h, w) for m in ann["masks"]]
-            results["gt_masks"] = np.stack(masks) if masks else np.zeros((0, h, w), np.uint8)
-            results["mask_fields"].append("gt_masks")
+            self._load_masks(results, ann)
         if self.with_seg or seg_only:
             self._load_seg(results, ann)
         return results
+
+    def _load_masks(self, results: dict[str, Any], ann: dict[str, Any]) -> None:
+        if "masks" not in ann:
+            raise KeyError("LoadAnnotations(with_mask=True): the data set gives no instance masks "
+                           "(ann_info has no 'masks'); use a data set with segmentations or with_mask=False")
+        info = results.get("img_info", {})
+        shape = results["img"].shape if "img" in results else None
+        h = int(info.get("height", shape[0] if shape else 0))
+        w = int(info.get("width", shape[1] if shape else 0))
+        if shape is not None and (h, w) != tuple(shape[:2]):
+            raise ValueError(f"LoadAnnotations: image {results.get('filename')!r} is {shape[1]}x{shape[0]} but "
+                             f"its annotation says {w}x{h}; masks are decoded at the annotated size")
+        masks = [_poly_to_mask(m, h, w) for m in ann["masks"]]
+        if "gt_bboxes" in results and len(masks) != len(results["gt_bboxes"]):
+            raise ValueError(f"LoadAnnotations: {len(masks)} masks for {len(results['gt_bboxes'])} boxes")
+        results["gt_masks"] = np.stack(masks) if masks else np.zeros((0, h, w), np.uint8)
+        results["mask_fields"].append("gt_masks")
 
     def _load_seg(self, results: dict[str, Any], ann: dict[str, Any]) -> None:
         path = _join(results.get("seg_prefix"), ann["seg_map"])
