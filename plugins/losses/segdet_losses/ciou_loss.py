@@ -2,19 +2,12 @@
 from __future__ import annotations
 
 import math
-from typing import Union
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from .base import BoxLoss
 from .diou_loss import diou_terms
-from .utils import (
-    check_reduction,
-    per_box_weight,
-    resolve_reduction,
-    weight_reduce_loss,
-    zero_weight_loss,
-)
 
 __all__ = ["CIoULoss", "ciou_loss"]
 
@@ -33,7 +26,7 @@ def ciou_loss(pred: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
     return 1 - cious.clamp(min=-1.0, max=1.0)
 
 
-class CIoULoss(nn.Module):
+class CIoULoss(BoxLoss):
     """Complete-IoU loss of predicted and target boxes ``(N, 4)`` in ``x1, y1, x2, y2`` form.
 
     Args:
@@ -46,22 +39,8 @@ class CIoULoss(nn.Module):
     """
 
     def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         self.eps = eps
-        self.reduction = check_reduction(reduction, "CIoULoss")
-        self.loss_weight = loss_weight
 
-    def forward(
-        self,
-        pred: Tensor,
-        target: Tensor,
-        weight: Tensor | None = None,
-        avg_factor: Union[float, Tensor] | None = None,
-        reduction_override: str | None = None,
-    ) -> Tensor:
-        reduction = resolve_reduction(self.reduction, reduction_override, "CIoULoss")
-        zero = zero_weight_loss(pred, weight, reduction)
-        if zero is not None:
-            return zero
-        loss = ciou_loss(pred, target, self.eps)
-        return self.loss_weight * weight_reduce_loss(loss, per_box_weight(weight), reduction, avg_factor)
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        return ciou_loss(pred, target, self.eps)

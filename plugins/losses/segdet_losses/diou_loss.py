@@ -1,18 +1,10 @@
 """Distance-IoU loss (Zheng et al., AAAI 2020)."""
 from __future__ import annotations
 
-from typing import Union
-
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from .utils import (
-    check_reduction,
-    per_box_weight,
-    resolve_reduction,
-    weight_reduce_loss,
-    zero_weight_loss,
-)
+from .base import BoxLoss
 
 __all__ = ["DIoULoss", "diou_terms", "diou_loss"]
 
@@ -41,7 +33,7 @@ def diou_loss(pred: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
     return 1 - (ious - rho2 / c2)
 
 
-class DIoULoss(nn.Module):
+class DIoULoss(BoxLoss):
     """Distance-IoU loss of predicted and target boxes ``(N, 4)`` in ``x1, y1, x2, y2`` form.
 
     Args:
@@ -54,22 +46,8 @@ class DIoULoss(nn.Module):
     """
 
     def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         self.eps = eps
-        self.reduction = check_reduction(reduction, "DIoULoss")
-        self.loss_weight = loss_weight
 
-    def forward(
-        self,
-        pred: Tensor,
-        target: Tensor,
-        weight: Tensor | None = None,
-        avg_factor: Union[float, Tensor] | None = None,
-        reduction_override: str | None = None,
-    ) -> Tensor:
-        reduction = resolve_reduction(self.reduction, reduction_override, "DIoULoss")
-        zero = zero_weight_loss(pred, weight, reduction)
-        if zero is not None:
-            return zero
-        loss = diou_loss(pred, target, self.eps)
-        return self.loss_weight * weight_reduce_loss(loss, per_box_weight(weight), reduction, avg_factor)
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        return diou_loss(pred, target, self.eps)

@@ -1,11 +1,9 @@
 """Focal loss on Gaussian heatmaps (CornerNet / CenterNet)."""
 from __future__ import annotations
 
-from typing import Union
+from torch import Tensor
 
-from torch import Tensor, nn
-
-from .utils import check_reduction, resolve_reduction, weight_reduce_loss
+from .base import WeightedLoss
 
 __all__ = ["GaussianFocalLoss", "gaussian_focal_loss"]
 
@@ -24,7 +22,7 @@ def gaussian_focal_loss(pred: Tensor, gaussian_target: Tensor, alpha: float = 2.
     return pos_loss + neg_loss
 
 
-class GaussianFocalLoss(nn.Module):
+class GaussianFocalLoss(WeightedLoss):
     """Penalty-reduced focal loss of a predicted heatmap against a Gaussian target heatmap.
 
     Args:
@@ -40,20 +38,9 @@ class GaussianFocalLoss(nn.Module):
     def __init__(
         self, alpha: float = 2.0, gamma: float = 4.0, reduction: str = "mean", loss_weight: float = 1.0
     ) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         self.alpha = alpha
         self.gamma = gamma
-        self.reduction = check_reduction(reduction, "GaussianFocalLoss")
-        self.loss_weight = loss_weight
 
-    def forward(
-        self,
-        pred: Tensor,
-        target: Tensor,
-        weight: Tensor | None = None,
-        avg_factor: Union[float, Tensor] | None = None,
-        reduction_override: str | None = None,
-    ) -> Tensor:
-        reduction = resolve_reduction(self.reduction, reduction_override, "GaussianFocalLoss")
-        loss = gaussian_focal_loss(pred, target, self.alpha, self.gamma)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        return gaussian_focal_loss(pred, target, self.alpha, self.gamma)

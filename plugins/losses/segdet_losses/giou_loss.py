@@ -1,19 +1,11 @@
 """Generalized IoU loss (Rezatofighi et al., CVPR 2019)."""
 from __future__ import annotations
 
-from typing import Union
-
-from torch import Tensor, nn
+from torch import Tensor
 
 from segdet.api import bbox_overlaps
 
-from .utils import (
-    check_reduction,
-    per_box_weight,
-    resolve_reduction,
-    weight_reduce_loss,
-    zero_weight_loss,
-)
+from .base import BoxLoss
 
 __all__ = ["GIoULoss", "giou_loss"]
 
@@ -23,7 +15,7 @@ def giou_loss(pred: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
     return 1 - bbox_overlaps(pred, target, mode="giou", is_aligned=True, eps=eps)
 
 
-class GIoULoss(nn.Module):
+class GIoULoss(BoxLoss):
     """``1 - GIoU`` of predicted and target boxes ``(N, 4)`` in ``x1, y1, x2, y2`` form.
 
     Args:
@@ -36,22 +28,8 @@ class GIoULoss(nn.Module):
     """
 
     def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         self.eps = eps
-        self.reduction = check_reduction(reduction, "GIoULoss")
-        self.loss_weight = loss_weight
 
-    def forward(
-        self,
-        pred: Tensor,
-        target: Tensor,
-        weight: Tensor | None = None,
-        avg_factor: Union[float, Tensor] | None = None,
-        reduction_override: str | None = None,
-    ) -> Tensor:
-        reduction = resolve_reduction(self.reduction, reduction_override, "GIoULoss")
-        zero = zero_weight_loss(pred, weight, reduction)
-        if zero is not None:
-            return zero
-        loss = giou_loss(pred, target, self.eps)
-        return self.loss_weight * weight_reduce_loss(loss, per_box_weight(weight), reduction, avg_factor)
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        return giou_loss(pred, target, self.eps)

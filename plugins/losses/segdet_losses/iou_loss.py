@@ -1,19 +1,11 @@
 """IoU loss (Yu et al., UnitBox, 2016) of aligned boxes."""
 from __future__ import annotations
 
-from typing import Union
-
-from torch import Tensor, nn
+from torch import Tensor
 
 from segdet.api import bbox_overlaps
 
-from .utils import (
-    check_reduction,
-    per_box_weight,
-    resolve_reduction,
-    weight_reduce_loss,
-    zero_weight_loss,
-)
+from .base import BoxLoss
 
 __all__ = ["IoULoss", "iou_loss"]
 
@@ -33,7 +25,7 @@ def iou_loss(pred: Tensor, target: Tensor, mode: str = "log", eps: float = 1e-6)
     return -ious.log()
 
 
-class IoULoss(nn.Module):
+class IoULoss(BoxLoss):
     """IoU loss of predicted and target boxes ``(N, 4)`` in ``x1, y1, x2, y2`` form.
 
     Args:
@@ -56,7 +48,7 @@ class IoULoss(nn.Module):
         loss_weight: float = 1.0,
         mode: str = "log",
     ) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         if linear:
             mode = "linear"
         if mode not in _MODES:
@@ -64,20 +56,6 @@ class IoULoss(nn.Module):
         self.mode = mode
         self.linear = linear
         self.eps = eps
-        self.reduction = check_reduction(reduction, "IoULoss")
-        self.loss_weight = loss_weight
 
-    def forward(
-        self,
-        pred: Tensor,
-        target: Tensor,
-        weight: Tensor | None = None,
-        avg_factor: Union[float, Tensor] | None = None,
-        reduction_override: str | None = None,
-    ) -> Tensor:
-        reduction = resolve_reduction(self.reduction, reduction_override, "IoULoss")
-        zero = zero_weight_loss(pred, weight, reduction)
-        if zero is not None:
-            return zero
-        loss = iou_loss(pred, target, self.mode, self.eps)
-        return self.loss_weight * weight_reduce_loss(loss, per_box_weight(weight), reduction, avg_factor)
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        return iou_loss(pred, target, self.mode, self.eps)

@@ -1,12 +1,10 @@
 """L1 regression loss."""
 from __future__ import annotations
 
-from typing import Union
-
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from .utils import check_reduction, resolve_reduction, weight_reduce_loss
+from .base import WeightedLoss
 
 __all__ = ["L1Loss", "l1_loss"]
 
@@ -18,7 +16,7 @@ def l1_loss(pred: Tensor, target: Tensor) -> Tensor:
     return torch.abs(pred - target)
 
 
-class L1Loss(nn.Module):
+class L1Loss(WeightedLoss):
     """L1 loss.
 
     Args:
@@ -30,18 +28,7 @@ class L1Loss(nn.Module):
     """
 
     def __init__(self, reduction: str = "mean", loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.reduction = check_reduction(reduction, "L1Loss")
-        self.loss_weight = loss_weight
+        super().__init__(reduction, loss_weight)
 
-    def forward(
-        self,
-        pred: Tensor,
-        target: Tensor,
-        weight: Tensor | None = None,
-        avg_factor: Union[float, Tensor] | None = None,
-        reduction_override: str | None = None,
-    ) -> Tensor:
-        reduction = resolve_reduction(self.reduction, reduction_override, "L1Loss")
-        loss = l1_loss(pred, target)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        return l1_loss(pred, target)

@@ -1,12 +1,10 @@
 """Smooth L1 (Huber-like) regression loss."""
 from __future__ import annotations
 
-from typing import Union
-
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from .utils import check_reduction, resolve_reduction, weight_reduce_loss
+from .base import WeightedLoss
 
 __all__ = ["SmoothL1Loss", "smooth_l1_loss"]
 
@@ -21,7 +19,7 @@ def smooth_l1_loss(pred: Tensor, target: Tensor, beta: float = 1.0) -> Tensor:
     return torch.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)
 
 
-class SmoothL1Loss(nn.Module):
+class SmoothL1Loss(WeightedLoss):
     """Smooth L1 loss.
 
     Args:
@@ -34,21 +32,10 @@ class SmoothL1Loss(nn.Module):
     """
 
     def __init__(self, beta: float = 1.0, reduction: str = "mean", loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         if beta <= 0:
             raise ValueError(f"SmoothL1Loss: beta must be > 0, got {beta}")
         self.beta = beta
-        self.reduction = check_reduction(reduction, "SmoothL1Loss")
-        self.loss_weight = loss_weight
 
-    def forward(
-        self,
-        pred: Tensor,
-        target: Tensor,
-        weight: Tensor | None = None,
-        avg_factor: Union[float, Tensor] | None = None,
-        reduction_override: str | None = None,
-    ) -> Tensor:
-        reduction = resolve_reduction(self.reduction, reduction_override, "SmoothL1Loss")
-        loss = smooth_l1_loss(pred, target, self.beta)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        return smooth_l1_loss(pred, target, self.beta)
