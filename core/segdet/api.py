@@ -26,12 +26,17 @@ from .models.builder import build_downstream, output_channels
 from .models.decode_head_base import PPM, BaseDecodeHead, LossCfg, resize, seg_accuracy
 from .models.dense_heads import (
     AnchorHeadBase,
+    ConvTowers,
     DenseHeadBase,
     PointHeadBase,
+    bbox_mapping_back,
+    conv_tower,
+    empty_result,
     images_to_levels,
     levels_to_flat,
     multi_apply,
     reduce_mean,
+    rescale_and_clip,
     unmap,
 )
 from .models.layers import (
@@ -46,6 +51,16 @@ from .models.layers import (
     xavier_init,
 )
 from .models.layers.depthwise_separable_conv_module import DepthwiseSeparableConvModule
+from .models.roi_heads import (
+    BaseRoIHead,
+    bbox2roi,
+    bbox_flip,
+    bbox_mapping,
+    mask_target,
+    paste_masks,
+    roi2bbox,
+    scale_factor_tensor,
+)
 from .models.task_modules import AssignResult, SamplingResult
 from .models.weights import load_pretrained, load_state_dict_file
 from .ops import batched_nms, bbox_overlaps, multiclass_nms, nms, soft_nms
@@ -95,10 +110,12 @@ __all__ = [
     # head bases and their helpers
     "AnchorHeadBase",
     "BaseDecodeHead",
+    "ConvTowers",
     "DenseHeadBase",
     "LossCfg",
     "PPM",
     "PointHeadBase",
+    "conv_tower",
     "images_to_levels",
     "levels_to_flat",
     "multi_apply",
@@ -106,6 +123,18 @@ __all__ = [
     "resize",
     "seg_accuracy",
     "unmap",
+    # RoI heads and their helpers
+    "BaseRoIHead",
+    "bbox2roi",
+    "bbox_flip",
+    "bbox_mapping",
+    "bbox_mapping_back",
+    "empty_result",
+    "mask_target",
+    "paste_masks",
+    "rescale_and_clip",
+    "roi2bbox",
+    "scale_factor_tensor",
     # task-module records
     "AssignResult",
     "SamplingResult",

@@ -1,0 +1,143 @@
+"""Mask targets of positive RoIs (crop + resize of ground-truth masks) and pasting RoI masks back."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torchvision.ops import roi_align
+
+__all__ = ["mask_target", "paste_masks"]
+
+_GPU_MEM_LIMIT = 1024**3  # bytes of float masks pasted at once on an accelerator
+
+
+def _as_size(mask_size: Union[int, Sequence[int]]) -> tuple[int, int]:
+    if isinstance(mask_size, int):
+        return mask_size, mask_size
+    h, w = mask_size
+    return int(h), int(w)
+
+
+def _masks_tensor(gt_masks: Any, device: torch.device) -> Tensor:
+    """``(K, H, W)`` ground-truth masks as a tensor on ``device`` (uint8/bool tensor or numpy array)."""
+    if isinstance(gt_masks, Tensor):
+        return gt_masks.to(device)
+    if isinstance(gt_masks, np.ndarray):
+        return torch.from_numpy(gt_masks).to(device)
+    raise TypeError(
+        f"mask_target: gt_masks must be uint8 tensors (K, H, W) per image (see docs/CONTRACTS.md), "
+        f"got {type(gt_masks).__name__}; add LoadAnnotations(with_mask=True) and collect 'gt_masks'"
+    )
+
+
+def mask_target(
+    pos_proposals_list: Sequence[Tensor],
+    pos_assigned_gt_inds_list: Sequence[Tensor],
+    gt_masks_list: Sequence[Any],
+    mask_size: Union[int, Sequence[int]],
+    binarize: bool = True,
+) -> Tensor:
+    """Ground-truth mask of each positive RoI, cropped to the RoI and resized to ``mask_size``.
+
+    The crop is a bilinear ``roi_align`` (``aligned=True``) of the assigned instance's mask,
+    as MMDetection's ``BitmapMasks.crop_and_resize``; with ``binarize`` targets are
+    ``>= 0.5``.
+
+    Args:
+        pos_proposals_list: per image ``(P_i, 4)`` positive RoIs in the padded image.
+        pos_assigned_gt_inds_list: per image ``(P_i,)`` index of each RoI's ground truth.
+        gt_masks_list: per image ``(K_i, H, W)`` uint8 masks aligned with the padded image.
+        mask_size: ``S`` or ``(h, w)`` of the targets.
+        binarize: threshold the bilinear crop at 0.5. Default True.
+
+    Returns:
+        ``(sum P_i, h, w)`` float targets.
+    """
+    h, w = _as_size(mask_size)
+    targets = []
+    for proposals, gt_inds, gt_masks in zip(pos_proposals_list, pos_assigned_gt_inds_list, gt_masks_list):
+        if proposals.shape[0] == 0:
+            targets.append(proposals.new_zeros((0, h, w)))
+            continue
+        masks = _masks_tensor(gt_masks, proposals.device)
+        if masks.dim() != 3 or masks.shape[0] == 0:
+            raise ValueError(
+                f"mask_target: {proposals.shape[0]} positive RoIs but gt_masks has shape {tuple(masks.shape)}; "
+                "every image needs one (H, W) mask per ground-truth box"
+            )
+        # Crop only the instances that are used; roi_align's batch index picks each RoI's instance.
+        used, local = torch.unique(gt_inds.long(), return_inverse=True)
+        src = masks.index_select(0, used).to(proposals.dtype)[:, None]
+        rois = torch.cat([local.to(proposals.dtype)[:, None], proposals[:, :4]], dim=1)
+        crop = roi_align(src, rois, (h, w), spatial_scale=1.0, sampling_ratio=0, aligned=True).squeeze(1)
+        targets.append((crop >= 0.5).to(proposals.dtype) if binarize else crop)
+    if not targets:
+        return torch.zeros((0, h, w))
+    return torch.cat(targets, dim=0)
+
+
+def _paste_chunk(masks: Tensor, boxes: Tensor, img_h: int, img_w: int,
+                 skip_empty: bool) -> tuple[Tensor, slice, slice]:
+    """Probabilities of ``masks (n, h, w)`` pasted into their boxes on an image region.
+
+    The region is the boxes' extent (``skip_empty``) or the whole image. Each output pixel
+    centre is mapped into its box's mask and sampled bilinearly (``grid_sample``).
+    """
+    if skip_empty:
+        x0 = int(max(torch.floor(boxes[:, 0].min()).item() - 1, 0))
+        y0 = int(max(torch.floor(boxes[:, 1].min()).item() - 1, 0))
+        x1 = int(min(torch.ceil(boxes[:, 2].max()).item() + 1, img_w))
+        y1 = int(min(torch.ceil(boxes[:, 3].max()).item() + 1, img_h))
+    else:
+        x0, y0, x1, y1 = 0, 0, img_w, img_h
+    n = masks.shape[0]
+    if x1 <= x0 or y1 <= y0:
+        return masks.new_zeros((n, 0, 0)), slice(y0, y0), slice(x0, x0)
+    bx0, by0, bx1, by1 = (boxes[:, i:i + 1] for i in range(4))
+    img_y = torch.arange(y0, y1, device=masks.device, dtype=masks.dtype) + 0.5
+    img_x = torch.arange(x0, x1, device=masks.device, dtype=masks.dtype) + 0.5
+    gy = (img_y[None] - by0) / (by1 - by0).clamp(min=1e-6) * 2 - 1  # (n, Hr)
+    gx = (img_x[None] - bx0) / (bx1 - bx0).clamp(min=1e-6) * 2 - 1  # (n, Wr)
+    grid = torch.stack([gx[:, None, :].expand(n, gy.shape[1], gx.shape[1]),
+                        gy[:, :, None].expand(n, gy.shape[1], gx.shape[1])], dim=3)
+    pasted = F.grid_sample(masks[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return pasted[:, 0], slice(y0, y1), slice(x0, x1)
+
+
+def paste_masks(mask_probs: Tensor, boxes: Tensor, img_shape: Sequence[int], threshold: float = 0.5) -> Tensor:
+    """Paste per-box mask probabilities into full-image boolean masks.
+
+    Args:
+        mask_probs: ``(N, h, w)`` probabilities, each covering its box.
+        boxes: ``(N, 4)`` boxes ``x1, y1, x2, y2`` in the output image's pixels.
+        img_shape: ``(H, W[, C])`` of the output image.
+        threshold: a pixel is in the mask when its probability is ``>= threshold``.
+
+    Returns:
+        ``(N, H, W)`` bool on ``mask_probs``' device.
+
+    On the CPU each mask is pasted into its own box region only; on an accelerator chunks of
+    masks are pasted over the whole image at once (bounded by ~1 GB of float memory).
+    """
+    img_h, img_w = int(img_shape[0]), int(img_shape[1])
+    n = mask_probs.shape[0]
+    out = torch.zeros((n, img_h, img_w), dtype=torch.bool, device=mask_probs.device)
+    if n == 0:
+        return out
+    probs = mask_probs.float()
+    boxes = boxes[:, :4].to(probs)
+    if probs.device.type == "cpu":
+        chunk, skip_empty = 1, True
+    else:
+        chunk = max(1, min(n, int(_GPU_MEM_LIMIT // max(img_h * img_w * 4, 1))))
+        skip_empty = False
+    for start in range(0, n, chunk):
+        sl = slice(start, min(start + chunk, n))
+        pasted, ys, xs = _paste_chunk(probs[sl], boxes[sl], img_h, img_w, skip_empty)
+        if pasted.numel():
+            out[sl, ys, xs] = pasted >= threshold
+    return out
