@@ -12,6 +12,7 @@ from .dense_head_base import (
     rescale_and_clip,
 )
 from .point_head_base import PointHeadBase
+from .towers import ConvTowers, conv_tower
 from .utils import (
     images_to_levels,
     levels_to_flat,
@@ -25,9 +26,11 @@ __all__ = [
     "DEFAULT_TEST_CFG",
     "AnchorHeadBase",
     "AnchorTargets",
+    "ConvTowers",
     "DenseHeadBase",
     "PointHeadBase",
     "bbox_mapping_back",
+    "conv_tower",
     "empty_result",
     "images_to_levels",
     "levels_to_flat",

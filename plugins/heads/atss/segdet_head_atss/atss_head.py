@@ -2,20 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from segdet.api import (
     AnchorHeadBase,
-    ConvModule,
+    ConvTowers,
     Scale,
-    bias_init_with_prob,
+    Slot,
     build,
     levels_to_flat,
-    load_pretrained,
-    normal_init,
     reduce_mean,
 )
 
@@ -49,7 +47,7 @@ def anchor_centerness(anchors: torch.Tensor, gts: torch.Tensor) -> torch.Tensor:
     return ratio.clamp(min=0).sqrt()
 
 
-class ATSSHead(AnchorHeadBase):
+class ATSSHead(ConvTowers, AnchorHeadBase):
     """ATSS: GN towers, then ``atss_cls``, ``atss_reg`` (scaled per level) and ``atss_centerness``.
 
     Args:
@@ -72,6 +70,8 @@ class ATSSHead(AnchorHeadBase):
     Shapes: per level ``(B, C, H, W)`` -> ``(B, A*num_classes, H, W)``, ``(B, A*4, H, W)``,
     ``(B, A, H, W)`` (centerness logits).
     """
+
+    slots: ClassVar[dict[str, Slot]] = {"loss_centerness": Slot("losses")}
 
     def __init__(
         self,
@@ -96,15 +96,7 @@ class ATSSHead(AnchorHeadBase):
                          loss_cls, loss_bbox, reg_decoded_bbox, train_cfg, test_cfg)
         self.stacked_convs = stacked_convs
         self.loss_centerness = build(loss_centerness, "losses")
-        self.cls_convs = nn.ModuleList()
-        self.reg_convs = nn.ModuleList()
-        for i in range(stacked_convs):
-            chn = in_channels if i == 0 else feat_channels
-            self.cls_convs.append(ConvModule(chn, feat_channels, 3, padding=1,
-                                             conv_cfg=conv_cfg, norm_cfg=norm_cfg))
-            self.reg_convs.append(ConvModule(chn, feat_channels, 3, padding=1,
-                                             conv_cfg=conv_cfg, norm_cfg=norm_cfg))
-        last = feat_channels if stacked_convs > 0 else in_channels
+        last = self._build_towers(in_channels, feat_channels, stacked_convs, conv_cfg, norm_cfg)
         pad = pred_kernel_size // 2
         a = self.num_base_priors
         self.atss_cls = nn.Conv2d(last, a * self.cls_out_channels, pred_kernel_size, padding=pad)
@@ -114,30 +106,12 @@ class ATSSHead(AnchorHeadBase):
         self.init_cfg = dict(init_cfg) if init_cfg is not None else None
         self._default_init()
 
-    def _default_init(self) -> None:
-        """MMDetection's init: normal (std 0.01) convs, class bias for a prior probability of 0.01."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                normal_init(m, std=0.01)
-        normal_init(self.atss_cls, std=0.01, bias=bias_init_with_prob(0.01))
-
-    def init_weights(self) -> None:
-        """Re-initialise, then load the ``init_cfg`` checkpoint if it is ``type='Pretrained'``.
-
-        Training calls this once before the first iteration; construction only initialises.
-        """
-        self._default_init()
-        if self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained":
-            load_pretrained(self, str(self.init_cfg["checkpoint"]), prefix=self.init_cfg.get("prefix"))
+    def _cls_logits(self) -> nn.Module:
+        return self.atss_cls
 
     def forward_single(self, x: torch.Tensor, scale: nn.Module
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        cls_feat = x
-        reg_feat = x
-        for conv in self.cls_convs:
-            cls_feat = conv(cls_feat)
-        for conv in self.reg_convs:
-            reg_feat = conv(reg_feat)
+        cls_feat, reg_feat = self._tower_feats(x)
         bbox_pred = scale(self.atss_reg(reg_feat)).float()
         return self.atss_cls(cls_feat), bbox_pred, self.atss_centerness(reg_feat)
 

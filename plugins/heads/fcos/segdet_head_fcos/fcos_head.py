@@ -2,20 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from segdet.api import (
-    ConvModule,
+    ConvTowers,
     PointHeadBase,
     Scale,
-    bias_init_with_prob,
+    Slot,
     build,
     levels_to_flat,
-    load_pretrained,
-    normal_init,
     reduce_mean,
 )
 
@@ -42,7 +40,7 @@ def distance_centerness(ltrb: torch.Tensor) -> torch.Tensor:
     return ratio.clamp(min=0).sqrt()
 
 
-class FCOSHead(PointHeadBase):
+class FCOSHead(ConvTowers, PointHeadBase):
     """FCOS: GN towers, ``conv_cls``, ``conv_reg`` (scaled per level, exp or ReLU) and ``conv_centerness``.
 
     Args:
@@ -68,6 +66,8 @@ class FCOSHead(PointHeadBase):
 
     Shapes: per level ``(B, C, H, W)`` -> ``(B, num_classes, H, W)``, ``(B, 4, H, W)``, ``(B, 1, H, W)``.
     """
+
+    slots: ClassVar[dict[str, Slot]] = {"loss_centerness": Slot("losses")}
 
     def __init__(
         self,
@@ -107,14 +107,7 @@ class FCOSHead(PointHeadBase):
         self.centerness_on_reg = centerness_on_reg
         self.stacked_convs = stacked_convs
         self.loss_centerness = build(loss_centerness, "losses")
-        self.cls_convs = nn.ModuleList()
-        self.reg_convs = nn.ModuleList()
-        for i in range(stacked_convs):
-            chn = in_channels if i == 0 else feat_channels
-            for tower in (self.cls_convs, self.reg_convs):
-                tower.append(ConvModule(chn, feat_channels, 3, padding=1, bias=conv_bias,
-                                        conv_cfg=conv_cfg, norm_cfg=norm_cfg))
-        last = feat_channels if stacked_convs > 0 else in_channels
+        last = self._build_towers(in_channels, feat_channels, stacked_convs, conv_cfg, norm_cfg, conv_bias)
         self.conv_cls = nn.Conv2d(last, self.cls_out_channels, 3, padding=1)
         self.conv_reg = nn.Conv2d(last, 4, 3, padding=1)
         self.conv_centerness = nn.Conv2d(last, 1, 3, padding=1)
@@ -122,30 +115,12 @@ class FCOSHead(PointHeadBase):
         self.init_cfg = dict(init_cfg) if init_cfg is not None else None
         self._default_init()
 
-    def _default_init(self) -> None:
-        """MMDetection's init: normal (std 0.01) convs, class bias for a prior probability of 0.01."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                normal_init(m, std=0.01)
-        normal_init(self.conv_cls, std=0.01, bias=bias_init_with_prob(0.01))
-
-    def init_weights(self) -> None:
-        """Re-initialise, then load the ``init_cfg`` checkpoint if it is ``type='Pretrained'``.
-
-        Training calls this once before the first iteration; construction only initialises.
-        """
-        self._default_init()
-        if self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained":
-            load_pretrained(self, str(self.init_cfg["checkpoint"]), prefix=self.init_cfg.get("prefix"))
+    def _cls_logits(self) -> nn.Module:
+        return self.conv_cls
 
     def forward_single(self, x: torch.Tensor, scale: nn.Module, stride: int
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        cls_feat = x
-        reg_feat = x
-        for conv in self.cls_convs:
-            cls_feat = conv(cls_feat)
-        for conv in self.reg_convs:
-            reg_feat = conv(reg_feat)
+        cls_feat, reg_feat = self._tower_feats(x)
         cls_score = self.conv_cls(cls_feat)
         centerness = self.conv_centerness(reg_feat if self.centerness_on_reg else cls_feat)
         bbox_pred = scale(self.conv_reg(reg_feat)).float()

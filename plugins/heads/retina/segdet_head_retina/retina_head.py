@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from segdet.api import AnchorHeadBase, ConvModule, bias_init_with_prob, load_pretrained, normal_init
+from segdet.api import AnchorHeadBase, ConvTowers
 
 __all__ = ["RetinaHead"]
 
@@ -24,7 +24,7 @@ RETINA_LOSS_CLS: Mapping[str, Any] = {
 RETINA_LOSS_BBOX: Mapping[str, Any] = {"type": "L1Loss", "loss_weight": 1.0}
 
 
-class RetinaHead(AnchorHeadBase):
+class RetinaHead(ConvTowers, AnchorHeadBase):
     """Two towers of ``stacked_convs`` 3x3 convs, then ``retina_cls`` and ``retina_reg``.
 
     Args:
@@ -70,44 +70,18 @@ class RetinaHead(AnchorHeadBase):
         super().__init__(num_classes, in_channels, feat_channels, anchor_generator, bbox_coder,
                          loss_cls, loss_bbox, reg_decoded_bbox, train_cfg, test_cfg)
         self.stacked_convs = stacked_convs
-        self.cls_convs = nn.ModuleList()
-        self.reg_convs = nn.ModuleList()
-        for i in range(stacked_convs):
-            chn = in_channels if i == 0 else feat_channels
-            self.cls_convs.append(ConvModule(chn, feat_channels, 3, padding=1,
-                                             conv_cfg=conv_cfg, norm_cfg=norm_cfg))
-            self.reg_convs.append(ConvModule(chn, feat_channels, 3, padding=1,
-                                             conv_cfg=conv_cfg, norm_cfg=norm_cfg))
-        last = feat_channels if stacked_convs > 0 else in_channels
+        last = self._build_towers(in_channels, feat_channels, stacked_convs, conv_cfg, norm_cfg)
         self.retina_cls = nn.Conv2d(last, self.num_base_priors * self.cls_out_channels, 3, padding=1)
         self.retina_reg = nn.Conv2d(last, self.num_base_priors * 4, 3, padding=1)
         self.init_cfg = dict(init_cfg) if init_cfg is not None else None
         self._default_init()
 
-    def _default_init(self) -> None:
-        """MMDetection's init: normal (std 0.01) convs, class bias for a prior probability of 0.01."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                normal_init(m, std=0.01)
-        normal_init(self.retina_cls, std=0.01, bias=bias_init_with_prob(0.01))
-
-    def init_weights(self) -> None:
-        """Re-initialise, then load the ``init_cfg`` checkpoint if it is ``type='Pretrained'``.
-
-        Training calls this once before the first iteration; construction only initialises.
-        """
-        self._default_init()
-        if self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained":
-            load_pretrained(self, str(self.init_cfg["checkpoint"]), prefix=self.init_cfg.get("prefix"))
+    def _cls_logits(self) -> nn.Module:
+        return self.retina_cls
 
     def forward_single(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One level: ``(B, C, H, W)`` -> ``(B, A*num_classes, H, W)``, ``(B, A*4, H, W)``."""
-        cls_feat = x
-        reg_feat = x
-        for conv in self.cls_convs:
-            cls_feat = conv(cls_feat)
-        for conv in self.reg_convs:
-            reg_feat = conv(reg_feat)
+        cls_feat, reg_feat = self._tower_feats(x)
         return self.retina_cls(cls_feat), self.retina_reg(reg_feat)
 
     def forward(self, feats: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
