@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
+import os
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from .coco_results import results_to_coco_json, unpack_result
 
 __all__ = ["CocoMetric", "results_to_coco_json", "summary_stats", "classwise_ap"]
 
@@ -22,102 +26,6 @@ def _log(msg: str, logger: logging.Logger | None) -> None:
         print(msg)
     else:
         logger.info(msg)
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-    if hasattr(x, "detach"):  # torch.Tensor, without importing torch here
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
-def _encode_masks(masks: Any) -> list[dict[str, Any]]:
-    """RLE dicts (``counts`` as str) from a list of RLE dicts or an (N, H, W) bool/uint8 array."""
-    from pycocotools import mask as mask_utils
-
-    if isinstance(masks, (list, tuple)) and (len(masks) == 0 or isinstance(masks[0], dict)):
-        rles = [dict(m) for m in masks]
-    else:
-        arr = _to_numpy(masks)
-        if arr.size == 0:
-            return []
-        if arr.ndim != 3:
-            raise ValueError(f"masks must be a list of RLE dicts or an (N, H, W) array, got shape {arr.shape}")
-        rles = mask_utils.encode(np.asfortranarray(arr.transpose(1, 2, 0).astype(np.uint8)))
-    for rle in rles:
-        if isinstance(rle["counts"], bytes):
-            rle["counts"] = rle["counts"].decode("ascii")
-    return rles
-
-
-def _unpack(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
-    """``(bboxes (N,4), scores (N,), labels (N,), masks or None)`` of one image's result.
-
-    Accepts the segdet dict (``bboxes``, ``scores``, ``labels``, optional ``masks``), MMDetection
-    2.x's list of per-class (N, 5) arrays, and one (N, 5) array of proposals (all label 0).
-    """
-    if isinstance(result, dict):
-        bboxes = _to_numpy(result["bboxes"]).reshape(-1, 4).astype(np.float64)
-        n = len(bboxes)
-        scores = _to_numpy(result.get("scores", np.ones(n))).reshape(-1).astype(np.float64)
-        labels = _to_numpy(result.get("labels", np.zeros(n))).reshape(-1).astype(np.int64)
-        return bboxes, scores, labels, result.get("masks")
-    if hasattr(result, "shape") and len(result.shape) == 2:  # proposals: one (N, 5) array
-        dets = _to_numpy(result).reshape(-1, 5).astype(np.float64)
-        return dets[:, :4], dets[:, 4], np.zeros(len(dets), np.int64), None
-    per_class = [_to_numpy(r).reshape(-1, 5) for r in result]
-    dets = np.concatenate(per_class) if per_class else np.zeros((0, 5))
-    labels = np.concatenate([np.full(len(r), k, np.int64) for k, r in enumerate(per_class)]) \
-        if per_class else np.zeros(0, np.int64)
-    return dets[:, :4].astype(np.float64), dets[:, 4].astype(np.float64), labels, None
-
-
-def results_to_coco_json(results: Sequence[Any], img_ids: Sequence[int], cat_ids: Sequence[int],
-                         metric: str = "bbox") -> list[dict[str, Any]]:
-    """COCO result annotations from per-image detections.
-
-    Args:
-        results: per image, ``dict(bboxes=(N,4) x1y1x2y2, scores=(N,), labels=(N,) in [0, K))`` with
-            optional ``masks`` (list of RLE dicts or (N,H,W) bool) for ``'segm'``; tensors or arrays.
-        img_ids: COCO image id of each result, in order.
-        cat_ids: COCO category id of each label index.
-        metric: ``'bbox'`` (xywh boxes), ``'segm'`` (RLE ``segmentation``, no box, so that areas come
-            from the masks) or ``'proposal'`` (boxes, every one in the first category).
-
-    Returns:
-        list of dicts with ``image_id``, ``category_id``, ``score`` and ``bbox`` or ``segmentation``.
-    """
-    if len(results) != len(img_ids):
-        raise ValueError(f"{len(results)} results for {len(img_ids)} images: the results must follow "
-                         f"the data set's img_ids one to one")
-    cat_arr = np.asarray(list(cat_ids), dtype=np.int64)
-    out: list[dict[str, Any]] = []
-    for img_id, result in zip(img_ids, results):
-        bboxes, scores, labels, masks = _unpack(result)
-        if len(bboxes) == 0:
-            continue
-        if metric == "proposal":
-            cats = np.full(len(bboxes), cat_arr[0] if len(cat_arr) else 1)
-        else:
-            bad = (labels < 0) | (labels >= len(cat_arr))
-            if bad.any():
-                raise ValueError(f"labels {sorted(set(labels[bad].tolist()))} of image {img_id} are outside "
-                                 f"[0, {len(cat_arr)}): labels index the data set's cat_ids")
-            cats = cat_arr[labels]
-        cats_l, scores_l, img = cats.tolist(), scores.tolist(), int(img_id)
-        if metric == "segm":
-            if masks is None:
-                raise ValueError(f"metric 'segm' needs 'masks' in the result of image {img_id}")
-            rles = _encode_masks(masks)
-            if len(rles) != len(bboxes):
-                raise ValueError(f"image {img_id}: {len(rles)} masks for {len(bboxes)} boxes")
-            out.extend(dict(image_id=img, category_id=c, score=s, segmentation=r)
-                       for c, s, r in zip(cats_l, scores_l, rles))
-        else:
-            xywh = bboxes.copy()
-            xywh[:, 2:] -= xywh[:, :2]
-            out.extend(dict(image_id=img, category_id=c, score=s, bbox=b)
-                       for c, s, b in zip(cats_l, scores_l, xywh.tolist()))
-    return out
 
 
 def _mean_valid(s: np.ndarray) -> float:
@@ -217,6 +125,15 @@ class CocoMetric:
             AR_l@1000`` for proposals, unprefixed, as MMDetection 2.x).
         backend: ``'faster_coco_eval'`` (default; falls back to pycocotools when not importable) or
             ``'pycocotools'``.
+        jsonfile_prefix: also write the detections as COCO result files ``<prefix>.bbox.json`` and,
+            when the results hold masks, ``<prefix>.segm.json`` (``<prefix>.proposal.json`` for
+            proposal-only results). Default None: write nothing.
+        format_only: only write those files (``jsonfile_prefix`` is then required), compute no
+            number; ``evaluate`` returns ``{}``. For test sets without annotations.
+
+    Results are one per image: ``dict(bboxes (N, 4), scores (N,), labels (N,))`` plus, for
+    ``segm``, ``masks``: a bool (N, H, W) Tensor or array at the original image size, or a list of
+    N RLE dicts; MMDetection 2.x's per-class lists and ``(bbox_results, segm_results)`` tuples too.
 
     ``evaluate(results, dataset)`` needs ``dataset.coco`` (a COCO ground truth), ``dataset.cat_ids``
     (label index -> category id), ``dataset.img_ids`` (one per result, in order) and
@@ -234,7 +151,8 @@ class CocoMetric:
                  iou_thrs: Sequence[float] | None = None,
                  proposal_nums: Sequence[int] = (100, 300, 1000),
                  metric_items: str | Sequence[str] | None = None,
-                 backend: str = "faster_coco_eval") -> None:
+                 backend: str = "faster_coco_eval", jsonfile_prefix: str | None = None,
+                 format_only: bool = False) -> None:
         metrics = [metric] if isinstance(metric, str) else list(metric)
         unknown = [m for m in metrics if m not in _METRICS]
         if unknown or not metrics:
@@ -250,6 +168,11 @@ class CocoMetric:
         self.proposal_nums = [int(n) for n in proposal_nums]
         self.metric_items = [metric_items] if isinstance(metric_items, str) else metric_items
         self.backend = backend
+        if format_only and not jsonfile_prefix:
+            raise ValueError("CocoMetric: format_only=True needs jsonfile_prefix (where the result files go), "
+                             "e.g. --eval-options jsonfile_prefix=work_dirs/results")
+        self.jsonfile_prefix = jsonfile_prefix
+        self.format_only = format_only
         self._use_faster = backend == "faster_coco_eval" and _faster_available()
         if backend == "faster_coco_eval" and not self._use_faster:
             warnings.warn("faster_coco_eval is not importable; CocoMetric uses pycocotools", stacklevel=2)
@@ -324,13 +247,36 @@ class CocoMetric:
             coco_eval.accumulate()
         return coco_eval
 
+    def format_results(self, results: Sequence[Any], dataset: Any, jsonfile_prefix: str) -> dict[str, str]:
+        """Write COCO result files; returns ``{'bbox': path, 'segm': path}`` (or ``'proposal'``)."""
+        kinds = ["proposal"] if self.metrics == ["proposal"] else ["bbox"]
+        if any(unpack_result(r)[3] is not None for r in results):
+            kinds.append("segm")
+        folder = os.path.dirname(os.path.abspath(jsonfile_prefix))
+        os.makedirs(folder, exist_ok=True)
+        written = {}
+        for kind in kinds:
+            dets = results_to_coco_json(results, dataset.img_ids, dataset.cat_ids, kind)
+            path = f"{jsonfile_prefix}.{kind}.json"
+            with open(path, "w") as f:
+                json.dump(dets, f)
+            written[kind] = path
+        return written
+
     def evaluate(self, results: Sequence[Any], dataset: Any,
                  logger: logging.Logger | None = None) -> dict[str, Any]:
         """COCO metrics of ``results`` (one per ``dataset.img_ids``) against ``dataset.coco``."""
         out: dict[str, Any] = {}
+        if self.jsonfile_prefix:
+            written = self.format_results(results, dataset, self.jsonfile_prefix)
+            _log("COCO result files: " + ", ".join(written.values()), logger)
+        if self.format_only:
+            return out
         gt = self._gt_coco(dataset.coco)
         for metric in self.metrics:
             dets = results_to_coco_json(results, dataset.img_ids, dataset.cat_ids, metric)
+            if metric == "segm":
+                _check_mask_sizes(dets, gt)
             items = self._items(metric)
             prefix = "" if metric == "proposal" else f"{metric}_"
             _log(f"Evaluating {metric} ({len(dets)} detections, "
@@ -356,6 +302,16 @@ class CocoMetric:
                 first6 = ["mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l"]
                 out[f"{metric}_mAP_copypaste"] = " ".join(f"{stats[k]:.3f}" for k in first6)
         return out
+
+
+def _check_mask_sizes(dets: list[dict[str, Any]], gt: Any) -> None:
+    for det in dets:
+        img = gt.imgs.get(det["image_id"], {})
+        size = [int(v) for v in det["segmentation"]["size"]]
+        if "height" in img and size != [int(img["height"]), int(img["width"])]:
+            raise ValueError(f"segm: a mask of image {det['image_id']} is {size[1]}x{size[0]} but the image is "
+                             f"{img['width']}x{img['height']}; masks must be at the original image size "
+                             f"(the model's simple_test with rescale=True)")
 
 
 def _faster_available() -> bool:

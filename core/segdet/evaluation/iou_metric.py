@@ -152,9 +152,10 @@ class IoUMetric:
         out.update(per_class)
         return out
 
-    def evaluate(self, results: Iterable[Any], dataset: Any) -> dict[str, float]:
+    def evaluate(self, results: Iterable[Any], dataset: Any, logger: Any = None) -> dict[str, float]:
         """Metrics of ``results`` (per image (H, W) label maps, in data set order) against
-        ``dataset.get_gt_seg_map_by_idx(i)``.
+        ``dataset.get_gt_seg_map_by_idx(i)``; the per-class table goes to ``logger`` (a
+        ``logging.Logger``; None prints it, ``'silent'`` drops it).
 
         Returns:
             ``{'aAcc', 'mIoU', ..., 'IoU.<class>', 'Acc.<class>', ...}``: fractions in [0, 1].
@@ -181,4 +182,10 @@ class IoUMetric:
                 out[key] = float(value)
         per_class: Any = {k: v for k, v in computed.items() if isinstance(v, np.ndarray)}
         self.last_table = format_table(per_class, classes)
+        summary = "  ".join(f"{k}: {100 * v:.2f}" for k, v in out.items() if "." not in k)
+        message = f"per-class results:\n{self.last_table}\nsummary: {summary}"
+        if logger is None:
+            print(message)
+        elif hasattr(logger, "info"):
+            logger.info(message)
         return out

@@ -52,6 +52,8 @@ class VOCMetric:
         eval_mode: ``'area'`` (VOC2010+, default) or ``'11points'`` (VOC2007).
         use_legacy_coordinate: pixel-inclusive box areas ``(x2 - x1 + 1) * (y2 - y1 + 1)`` as the VOC
             devkit, which :class:`VOCDataset` uses (default False, as MMDetection's ``XMLDataset``).
+        proposal_nums: accepted so that MMDetection configs' ``evaluation=dict(proposal_nums=...)``
+            load; its ``recall`` metric is not provided.
 
     ``evaluate(results, dataset)`` reads ``dataset.CLASSES``, ``len(dataset)`` and
     ``dataset.get_ann_info(i)`` (``bboxes``, ``labels``, ``bboxes_ignore``, ``labels_ignore``);
@@ -64,7 +66,8 @@ class VOCMetric:
 
     def __init__(self, metric: str | Sequence[str] = "mAP", iou_thr: float | Sequence[float] = 0.5,
                  scale_ranges: Sequence[tuple[float, float]] | None = None, eval_mode: str = "area",
-                 use_legacy_coordinate: bool = False) -> None:
+                 use_legacy_coordinate: bool = False,
+                 proposal_nums: Sequence[int] = (100, 300, 1000)) -> None:
         metrics = [metric] if isinstance(metric, str) else list(metric)
         unknown = [m for m in metrics if m not in _METRICS]
         if unknown or len(metrics) != 1:
@@ -78,6 +81,7 @@ class VOCMetric:
         self.scale_ranges = [(float(lo), float(hi)) for lo, hi in scale_ranges] if scale_ranges else None
         self.eval_mode = eval_mode
         self.use_legacy_coordinate = use_legacy_coordinate
+        self.proposal_nums = tuple(proposal_nums)
 
     def evaluate(self, results: Sequence[Any], dataset: Any,
                  logger: logging.Logger | None = None) -> dict[str, float]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os.path as osp
 import warnings
 from collections.abc import Mapping, Sequence
@@ -11,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...errors import DataFileNotFoundError
+from ...evaluation.route import evaluate, uses_metric_route
 from ...registry.slots import Slot
 from .base import DetDatasetBase, resolve_classes
 
@@ -50,6 +50,9 @@ class CocoDataset(DetDatasetBase):
     slots: ClassVar[dict[str, Slot]] = {"pipeline": Slot("transforms")}
 
     CLASSES: tuple[str, ...] = COCO_CLASSES
+    #: the metric (``segdet.metrics`` group) that reads ``evaluation=dict(metric='bbox')``; it
+    #: reads ``coco`` (the ground truth), ``img_ids``, ``cat_ids`` and ``CLASSES`` of this data set
+    evaluator: ClassVar[Mapping[str, Any]] = {"type": "CocoMetric"}
 
     def __init__(self, ann_file: str, pipeline: Sequence[Mapping[str, Any]], classes: str | Sequence[str] | None = None,
                  data_root: str | None = None, img_prefix: str = "", seg_prefix: str | None = None,
@@ -139,37 +142,37 @@ class CocoDataset(DetDatasetBase):
             seg_map=osp.splitext(info["filename"])[0] + ".png",
         )
 
-    def _to_json_dets(self, results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        dets = []
-        for img_id, res in zip(self.img_ids, results):
-            boxes = np.asarray(res["bboxes"], dtype=np.float64).reshape(-1, 4)
-            scores = np.asarray(res["scores"], dtype=np.float64).reshape(-1)
-            labels = np.asarray(res["labels"]).reshape(-1)
-            for box, score, label in zip(boxes, scores, labels):
-                x1, y1, x2, y2 = box.tolist()
-                dets.append(dict(image_id=img_id, category_id=self.cat_ids[int(label)],
-                                 bbox=[x1, y1, x2 - x1, y2 - y1], score=float(score)))
-        return dets
+    def format_results(self, results: Sequence[Any], outfile: str | None = None,
+                       jsonfile_prefix: str | None = None) -> str | dict[str, str]:
+        """Write detections as COCO result json (``segdet test --format-only``).
 
-    def format_results(self, results: Sequence[Mapping[str, Any]], outfile: str) -> str:
-        """Write detections as a COCO results json (``segdet test --format-only``)."""
+        ``jsonfile_prefix`` (MMDetection's form) writes ``<prefix>.bbox.json`` and, when the results
+        hold masks, ``<prefix>.segm.json``, returning ``{'bbox': path, 'segm': path}``;
+        ``outfile`` writes the boxes to that one file and returns its path.
+        """
+        from ...evaluation.coco_metric import CocoMetric
+        from ...evaluation.coco_results import results_to_coco_json
+
         if len(results) != len(self):
             raise ValueError(f"{len(results)} results for {len(self)} images")
+        if jsonfile_prefix is not None:
+            return CocoMetric().format_results(results, self, jsonfile_prefix)
+        if outfile is None:
+            raise ValueError("CocoDataset.format_results: give jsonfile_prefix (or outfile)")
         with open(outfile, "w") as f:
-            json.dump(self._to_json_dets(results), f)
+            json.dump(results_to_coco_json(results, self.img_ids, self.cat_ids, "bbox"), f)
         return outfile
 
-    def evaluate(self, results: Sequence[Mapping[str, Any]], metric: str | Sequence[str] = "bbox",
-                 logger: Any = None, jsonfile_prefix: str | None = None, classwise: bool = False,
-                 proposal_nums: Sequence[int] = (100, 300, 1000), iou_thrs: Sequence[float] | None = None,
-                 metric_items: Sequence[str] | None = None) -> dict[str, float]:
-        """COCO metrics of ``results`` (one dict of bboxes/scores/labels per image, in order)."""
-        from ...evaluation.coco_metric import CocoMetric
+    @uses_metric_route
+    def evaluate(self, results: Sequence[Any], metric: Any = "bbox", logger: Any = None,
+                 **options: Any) -> dict[str, Any]:
+        """Compatibility wrapper over :func:`segdet.evaluation.route.evaluate`.
 
+        ``metric`` names ``bbox``/``segm``/``proposal`` (read by :attr:`evaluator`, ``CocoMetric``)
+        or metric classes of the ``segdet.metrics`` group; ``options`` (``classwise``,
+        ``jsonfile_prefix``, ``iou_thrs``, ``proposal_nums``, ``metric_items`` ...) go to the
+        metrics that take them.
+        """
         if len(results) != len(self):
             raise ValueError(f"CocoDataset.evaluate: {len(results)} results for {len(self)} images")
-        if jsonfile_prefix:
-            self.format_results(results, f"{jsonfile_prefix}.bbox.json")
-        metric_obj = CocoMetric(metric=metric, classwise=classwise, iou_thrs=iou_thrs,
-                                proposal_nums=tuple(proposal_nums), metric_items=metric_items)
-        return metric_obj.evaluate(results, self, logger=logger if isinstance(logger, logging.Logger) else None)
+        return evaluate(self, results, metric=metric, logger=logger, **options)

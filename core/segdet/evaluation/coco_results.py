@@ -1,0 +1,121 @@
+"""Per-image detection results -> COCO result annotations (boxes as xywh, masks as RLE)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["results_to_coco_json", "encode_masks", "unpack_result"]
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):  # torch.Tensor, without importing torch here
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def encode_masks(masks: Any) -> list[dict[str, Any]]:
+    """RLE dicts (``counts`` as str) from a list of RLE dicts / (H, W) bitmaps or an (N, H, W) array.
+
+    A bool (N, H, W) Tensor or array is encoded in one pycocotools call after a single copy:
+    the Fortran-ordered (H, W, N) array pycocotools wants is the C-ordered (N, W, H) one.
+    """
+    from pycocotools import mask as mask_utils
+
+    if isinstance(masks, (list, tuple)) and (len(masks) == 0 or isinstance(masks[0], dict)):
+        rles = [dict(m) for m in masks]
+    else:
+        if isinstance(masks, (list, tuple)):  # MMDetection 2.x: a list of (H, W) bitmaps
+            masks = np.stack([_to_numpy(m) for m in masks])
+        arr = _to_numpy(masks)
+        if arr.size == 0:
+            return []
+        if arr.ndim != 3:
+            raise ValueError(f"masks must be a list of RLE dicts or an (N, H, W) array, got shape {arr.shape}")
+        arr = arr.view(np.uint8) if arr.dtype == np.bool_ else (arr > 0).view(np.uint8)
+        fortran = np.ascontiguousarray(arr.transpose(0, 2, 1)).transpose(2, 1, 0)
+        rles = mask_utils.encode(fortran)
+    for rle in rles:
+        if isinstance(rle["counts"], bytes):
+            rle["counts"] = rle["counts"].decode("ascii")
+    return rles
+
+
+def unpack_result(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """``(bboxes (N,4), scores (N,), labels (N,), masks or None)`` of one image's result.
+
+    Accepts the segdet dict (``bboxes``, ``scores``, ``labels``, optional ``masks``), MMDetection
+    2.x's list of per-class (N, 5) arrays, its ``(bbox_results, segm_results)`` tuple (per-class
+    lists of RLE dicts or bitmaps; ``segm_results`` may itself be ``(segms, mask_scores)``), and
+    one (N, 5) array of proposals (all label 0).
+    """
+    if isinstance(result, dict):
+        bboxes = _to_numpy(result["bboxes"]).reshape(-1, 4).astype(np.float64)
+        n = len(bboxes)
+        scores = _to_numpy(result.get("scores", np.ones(n))).reshape(-1).astype(np.float64)
+        labels = _to_numpy(result.get("labels", np.zeros(n))).reshape(-1).astype(np.int64)
+        return bboxes, scores, labels, result.get("masks")
+    if hasattr(result, "shape") and len(result.shape) == 2:  # proposals: one (N, 5) array
+        dets = _to_numpy(result).reshape(-1, 5).astype(np.float64)
+        return dets[:, :4], dets[:, 4], np.zeros(len(dets), np.int64), None
+    masks = None
+    if isinstance(result, tuple) and len(result) == 2:  # MMDetection 2.x (bbox_results, segm_results)
+        result, segms = result
+        if isinstance(segms, tuple):
+            segms = segms[0]
+        masks = [m for per_class in segms for m in per_class]
+    per_class = [_to_numpy(r).reshape(-1, 5) for r in result]
+    dets = np.concatenate(per_class) if per_class else np.zeros((0, 5))
+    labels = np.concatenate([np.full(len(r), k, np.int64) for k, r in enumerate(per_class)]) \
+        if per_class else np.zeros(0, np.int64)
+    return dets[:, :4].astype(np.float64), dets[:, 4].astype(np.float64), labels, masks
+
+
+def results_to_coco_json(results: Sequence[Any], img_ids: Sequence[int], cat_ids: Sequence[int],
+                         metric: str = "bbox") -> list[dict[str, Any]]:
+    """COCO result annotations from per-image detections.
+
+    Args:
+        results: per image, ``dict(bboxes=(N,4) x1y1x2y2, scores=(N,), labels=(N,) in [0, K))`` with
+            optional ``masks`` (list of RLE dicts or (N,H,W) bool) for ``'segm'``; tensors or arrays.
+        img_ids: COCO image id of each result, in order.
+        cat_ids: COCO category id of each label index.
+        metric: ``'bbox'`` (xywh boxes), ``'segm'`` (RLE ``segmentation``, no box, so that areas come
+            from the masks) or ``'proposal'`` (boxes, every one in the first category).
+
+    Returns:
+        list of dicts with ``image_id``, ``category_id``, ``score`` and ``bbox`` or ``segmentation``.
+    """
+    if len(results) != len(img_ids):
+        raise ValueError(f"{len(results)} results for {len(img_ids)} images: the results must follow "
+                         f"the data set's img_ids one to one")
+    cat_arr = np.asarray(list(cat_ids), dtype=np.int64)
+    out: list[dict[str, Any]] = []
+    for img_id, result in zip(img_ids, results):
+        bboxes, scores, labels, masks = unpack_result(result)
+        if len(bboxes) == 0:
+            continue
+        if metric == "proposal":
+            cats = np.full(len(bboxes), cat_arr[0] if len(cat_arr) else 1)
+        else:
+            bad = (labels < 0) | (labels >= len(cat_arr))
+            if bad.any():
+                raise ValueError(f"labels {sorted(set(labels[bad].tolist()))} of image {img_id} are outside "
+                                 f"[0, {len(cat_arr)}): labels index the data set's cat_ids")
+            cats = cat_arr[labels]
+        cats_l, scores_l, img = cats.tolist(), scores.tolist(), int(img_id)
+        if metric == "segm":
+            if masks is None:
+                raise ValueError(f"metric 'segm' needs 'masks' in the result of image {img_id}")
+            rles = encode_masks(masks)
+            if len(rles) != len(bboxes):
+                raise ValueError(f"image {img_id}: {len(rles)} masks for {len(bboxes)} boxes")
+            out.extend(dict(image_id=img, category_id=c, score=s, segmentation=r)
+                       for c, s, r in zip(cats_l, scores_l, rles))
+        else:
+            xywh = bboxes.copy()
+            xywh[:, 2:] -= xywh[:, :2]
+            out.extend(dict(image_id=img, category_id=c, score=s, bbox=b)
+                       for c, s, b in zip(cats_l, scores_l, xywh.tolist()))
+    return out
