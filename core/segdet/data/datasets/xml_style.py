@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...errors import DataFileNotFoundError
+from ...evaluation.route import evaluate, uses_metric_route
 from ...registry.slots import Slot
 from .base import DetDatasetBase
 
@@ -175,16 +176,16 @@ class XMLDataset(DetDatasetBase):
         """``(eval_mode, use_legacy_coordinate)``; MMDetection's custom XML data: area AP, plain areas."""
         return "area", False
 
-    def evaluate(self, results: Sequence[Any], metric: str | Sequence[str] = "mAP", logger: Any = None,
-                 proposal_nums: Sequence[int] = (100, 300, 1000), iou_thr: float | Sequence[float] = 0.5,
-                 scale_ranges: Sequence[tuple[float, float]] | None = None) -> dict[str, float]:
-        """VOC mAP of ``results`` (one ``dict(bboxes, scores, labels)`` per image, in order).
-
-        Returns ``{'mAP': mean over iou_thr, 'AP50': ...}``. ``proposal_nums`` is accepted for
-        config compatibility (MMDetection's ``recall`` metric, not provided).
-        """
-        from ...evaluation.voc_metric import VOCMetric
-
+    @property
+    def evaluator(self) -> dict[str, Any]:
+        """The metric that reads ``evaluation=dict(metric='mAP')``: ``VOCMetric`` with this data
+        set's AP convention (it reads ``CLASSES`` and ``get_ann_info``)."""
         eval_mode, legacy = self._voc_eval_options()
-        return VOCMetric(metric=metric, iou_thr=iou_thr, scale_ranges=scale_ranges, eval_mode=eval_mode,
-                         use_legacy_coordinate=legacy).evaluate(results, self, logger=logger)
+        return {"type": "VOCMetric", "eval_mode": eval_mode, "use_legacy_coordinate": legacy}
+
+    @uses_metric_route
+    def evaluate(self, results: Sequence[Any], metric: Any = "mAP", logger: Any = None,
+                 **options: Any) -> dict[str, Any]:
+        """Compatibility wrapper over :func:`segdet.evaluation.route.evaluate` (``iou_thr``,
+        ``scale_ranges``, ``proposal_nums`` go to ``VOCMetric``); returns ``{'mAP': ..., 'AP50': ...}``."""
+        return evaluate(self, results, metric=metric, logger=logger, **options)
