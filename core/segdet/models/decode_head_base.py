@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
-from typing import Any, Union
+from typing import Any, ClassVar, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..registry import build, describe_location, resolve
+from ..registry.slots import Slot
 from .layers import ConvModule, normal_init
 
 __all__ = ["BaseDecodeHead", "LossCfg", "PPM", "resize", "seg_accuracy"]
@@ -133,6 +134,11 @@ class BaseDecodeHead(nn.Module):
 
     Shapes: ``forward(inputs)`` takes the tuple of feature maps and returns (N, num_classes, h, w).
     """
+
+    slots: ClassVar[dict[str, Slot]] = {
+        "loss_decode": Slot("losses"),
+        "sampler": Slot("task_modules", fills=("context",)),
+    }
 
     def __init__(
         self,

@@ -1,5 +1,10 @@
 """Check a whole config before anything is built: every ``type`` resolves, every key fits.
 
+The walk follows what components declare about themselves (their ``slots``, see
+:mod:`segdet.registry.slots`): a detector names its ``backbone``/``neck``/heads, a head its
+losses and task modules, a dataset its ``pipeline``.  The core keeps no table of config keys,
+so a new child slot of a plugin is checked as soon as the plugin declares it.
+
 All problems are collected, so one run of ``segdet check-config`` lists them all.
 """
 from __future__ import annotations
@@ -9,50 +14,35 @@ from typing import Any
 
 from ..errors import RegistryError
 from .build import check_arguments, describe_location, find_info, resolve
+from .slots import Slot, slots_of
 
-__all__ = ["check_config", "check_section", "GROUP_OF_KEY"]
+__all__ = ["check_config", "check_section", "lookup_path"]
 
-#: config key -> group of the component found under it
-GROUP_OF_KEY: dict[str, str] = {
-    "backbone": "backbones",
-    "neck": "necks",
-    "bbox_head": "heads",
-    "rpn_head": "heads",
-    "mask_head": "heads",
-    "decode_head": "heads",
-    "auxiliary_head": "heads",
-    "anchor_generator": "task_modules",
-    "prior_generator": "task_modules",
-    "point_generator": "task_modules",
-    "bbox_coder": "task_modules",
-    "assigner": "task_modules",
-    "sampler": "task_modules",
-    "pipeline": "transforms",
-    "transforms": "transforms",
-    "policies": "transforms",
-    "dataset": "datasets",
-    "datasets": "datasets",
-    "custom_hooks": "hooks",
-    "hooks": "hooks",
-}
-
-# Arguments a parent or the engine supplies at build time, never written in configs.
-_FILLED_BY_PARENT = frozenset({"in_channels", "params", "train_cfg", "test_cfg", "num_classes"})
-# Keys whose dicts carry a ``type`` that is not a registry component.
-_NOT_COMPONENTS = frozenset({"norm_cfg", "act_cfg", "conv_cfg", "upsample_cfg", "init_cfg", "nms",
-                             "plugins", "dcn", "file_client_args", "img_norm_cfg", "paramwise_cfg"})
+_MISSING = object()
 
 
-def _group_for(key: str) -> str | None:
-    if key in GROUP_OF_KEY:
-        return GROUP_OF_KEY[key]
-    if key.startswith("loss"):
-        return "losses"
-    return None
+def lookup_path(args: Mapping[str, Any], dotted: str) -> Any:
+    """``args['train_cfg']['assigner']`` for ``'train_cfg.assigner'``; ``_MISSING`` when absent."""
+    value: Any = args
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
 
 
-def check_section(cfg: Mapping[str, Any], group: str, problems: list[str]) -> None:
-    """Check one ``dict(type=...)`` of ``group`` and, recursively, its typed children."""
+def check_section(cfg: Mapping[str, Any], group: str, problems: list[str],
+                  filled: tuple[str, ...] = (), passed: Mapping[str, Any] | None = None) -> None:
+    """Check one ``dict(type=...)`` of ``group`` and, recursively, the children it declares.
+
+    Args:
+        cfg: the component's config.
+        group: its entry-point group.
+        problems: messages are appended here.
+        filled: constructor arguments the parent supplies at build time (may be absent here).
+        passed: values the parent hands down (``train_cfg`` from ``train_cfg.rpn``, ...), used
+            where ``cfg`` leaves the argument out.
+    """
     where = describe_location(cfg)
     kind = cfg.get("type")
     if kind is None:
@@ -63,34 +53,37 @@ def check_section(cfg: Mapping[str, Any], group: str, problems: list[str]) -> No
         display = find_info(kind, group, where).display_name if isinstance(kind, str) else str(kind)
     except RegistryError as err:
         problems.append(str(err))
-        obj = None
-    if obj is not None:
-        args = {k: v for k, v in cfg.items() if k != "type"}
-        if group == "optimizers":
-            args.pop("paramwise_cfg", None)
-        for p in check_arguments(obj, args, where.split(" (")[0].rsplit(".", 1)[0] or "config", display, cfg):
-            if "missing the required argument" in p and p.rsplit("'", 2)[-2] in _FILLED_BY_PARENT:
-                continue
-            problems.append(p)
-    for key, value in cfg.items():
-        if key in _NOT_COMPONENTS:
+        return
+    args: dict[str, Any] = {k: v for k, v in cfg.items() if k != "type"}
+    for key, value in (passed or {}).items():
+        if args.get(key) is None and value is not _MISSING:
+            args[key] = value
+    present = {**{k: None for k in filled}, **args}
+    at = where.split(" (")[0].rsplit(".", 1)[0] or "config"
+    problems.extend(check_arguments(obj, present, at, display, cfg))
+    check_children(obj, args, problems)
+
+
+def check_children(obj: Any, args: Mapping[str, Any], problems: list[str]) -> None:
+    """Check every child ``obj`` declares in its ``slots``, with what it fills and passes."""
+    for path, slot in slots_of(obj).items():
+        value = lookup_path(args, path)
+        if value is _MISSING or value is None:
             continue
-        child_group = _group_for(key) or (group if group == "transforms" else None)
-        if child_group is not None:
-            _check_value(value, child_group, problems)
-        elif key in ("train_cfg", "test_cfg") and isinstance(value, Mapping):
-            for sub_key, sub in value.items():
-                sub_group = _group_for(sub_key)
-                if sub_group:
-                    _check_value(sub, sub_group, problems)
+        passed = {child_arg: lookup_path(args, parent_key) for child_arg, parent_key in slot.passes.items()}
+        _check_value(value, slot, problems, passed)
 
 
-def _check_value(value: Any, group: str, problems: list[str]) -> None:
+def _check_value(value: Any, slot: Slot, problems: list[str], passed: Mapping[str, Any]) -> None:
     if isinstance(value, Mapping) and "type" in value:
-        check_section(value, group, problems)
-    elif isinstance(value, Sequence) and not isinstance(value, str):
+        check_section(value, slot.group, problems, (*slot.fills, *slot.passes), passed)
+    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         for item in value:
-            _check_value(item, group, problems)
+            _check_value(item, slot, problems, passed)
+
+
+def _check_top(value: Any, group: str, problems: list[str], filled: tuple[str, ...] = ()) -> None:
+    _check_value(value, Slot(group, fills=filled), problems, {})
 
 
 def check_config(cfg: Mapping[str, Any]) -> list[str]:
@@ -108,13 +101,20 @@ def check_config(cfg: Mapping[str, Any]) -> list[str]:
     if isinstance(data, Mapping):
         for split in ("train", "val", "test"):
             if split in data:
-                _check_value(data[split], "datasets", problems)
+                _check_top(data[split], "datasets", problems)
     optimizer = cfg.get("optimizer")
     if isinstance(optimizer, Mapping) and "type" in optimizer:
-        _check_value(optimizer, "optimizers", problems)
+        _check_optimizer(optimizer, problems)
     if "custom_hooks" in cfg:
-        _check_value(cfg["custom_hooks"], "hooks", problems)
+        _check_top(cfg["custom_hooks"], "hooks", problems)
     log_config = cfg.get("log_config")
     if isinstance(log_config, Mapping) and "hooks" in log_config:
-        _check_value(log_config["hooks"], "hooks", problems)
+        _check_top(log_config["hooks"], "hooks", problems)
     return list(dict.fromkeys(problems))  # one line per distinct problem, in order
+
+
+def _check_optimizer(optimizer: Mapping[str, Any], problems: list[str]) -> None:
+    """The engine gives ``params``; ``paramwise_cfg`` is the engine's key, not the optimizer's."""
+    found: list[str] = []
+    check_section(optimizer, "optimizers", found, filled=("params",))
+    problems.extend(p for p in found if "unexpected argument 'paramwise_cfg'" not in p)

@@ -1,7 +1,7 @@
 """Sigmoid focal loss (Lin et al., ICCV 2017) as in MMDetection."""
 from __future__ import annotations
 
-from typing import Union
+from typing import ClassVar, Union
 
 import torch
 import torch.nn.functional as F
@@ -92,6 +92,9 @@ class FocalLoss(nn.Module):
         >>> loss = FocalLoss()
         >>> loss(torch.zeros(2, 3), torch.tensor([0, 3]))  # label 3 = background
     """
+
+    #: read by anchor heads: focal loss balances easy negatives itself, so no anchor sampling
+    needs_sampling: ClassVar[bool] = False
 
     def __init__(
         self,

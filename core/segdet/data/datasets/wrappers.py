@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
+
+from ...registry.slots import Slot
 
 __all__ = ["RepeatDataset", "ConcatDataset"]
 
@@ -23,6 +25,8 @@ class RepeatDataset:
         dataset: a data set or its config.
         times: repetitions.
     """
+
+    slots: ClassVar[dict[str, Slot]] = {"dataset": Slot("datasets", optional=False)}
 
     def __init__(self, dataset: Mapping[str, Any] | Any, times: int) -> None:
         if times < 1:
@@ -47,6 +51,8 @@ class ConcatDataset:
     Args:
         datasets: data sets or their configs.
     """
+
+    slots: ClassVar[dict[str, Slot]] = {"datasets": Slot("datasets", optional=False)}
 
     def __init__(self, datasets: Sequence[Mapping[str, Any] | Any]) -> None:
         self.datasets = [_build(d) for d in datasets]

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ...registry.slots import Slot
 from .compose import Compose
 
 __all__ = ["AutoAugment"]
@@ -18,6 +19,8 @@ class AutoAugment:
         policies: a list of policies; each policy is a list of transform configs, e.g.
             ``[[dict(type='Resize', img_scale=(64, 64))], [dict(type='RandomFlip', flip_ratio=1.0)]]``.
     """
+
+    slots: ClassVar[dict[str, Slot]] = {"policies": Slot("transforms", optional=False)}
 
     def __init__(self, policies: Sequence[Sequence[Mapping[str, Any]]]) -> None:
         if not policies or any(not isinstance(p, (list, tuple)) or not p for p in policies):

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
+from ...registry.slots import Slot
 from .compose import Compose
 
 __all__ = ["MultiScaleFlipAug"]
@@ -20,6 +21,8 @@ class MultiScaleFlipAug:
         flip: add flipped copies. Default False.
         flip_direction: direction(s) of those copies.
     """
+
+    slots: ClassVar[dict[str, Slot]] = {"transforms": Slot("transforms", optional=False)}
 
     def __init__(self, transforms: Sequence[Mapping[str, Any]],
                  img_scale: tuple[int, int] | Sequence[tuple[int, int]] | None = None,

@@ -2,22 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from ...registry import build
+from ...registry.slots import Slot
 from .dense_head_base import DEFAULT_TEST_CFG, DenseHeadBase
 from .utils import levels_to_flat
 
 __all__ = ["AnchorHeadBase", "AnchorTargets"]
-
-_NO_SAMPLING_LOSSES = ("FocalLoss", "GHMC", "QualityFocalLoss", "VarifocalLoss")
-
-
-def _type_name(cfg: Mapping[str, Any]) -> str:
-    kind = cfg.get("type", "")
-    return kind.split(":", 1)[-1] if isinstance(kind, str) else getattr(kind, "__name__", "")
 
 
 class AnchorTargets:
@@ -58,6 +52,15 @@ class AnchorHeadBase(DenseHeadBase):
         test_cfg: ``nms_pre``, ``min_bbox_size``, ``score_thr``, ``nms``, ``max_per_img``.
     """
 
+    slots: ClassVar[dict[str, Slot]] = {
+        "anchor_generator": Slot("task_modules", optional=False),
+        "bbox_coder": Slot("task_modules", optional=False),
+        "loss_cls": Slot("losses", optional=False),
+        "loss_bbox": Slot("losses", optional=False),
+        "train_cfg.assigner": Slot("task_modules"),
+        "train_cfg.sampler": Slot("task_modules"),
+    }
+
     def __init__(
         self,
         num_classes: int,
@@ -85,7 +88,9 @@ class AnchorHeadBase(DenseHeadBase):
         self.bbox_coder = build(bbox_coder, "task_modules")
         self.loss_cls = build(loss_cls, "losses")
         self.loss_bbox = build(loss_bbox, "losses")
-        self.sampling = _type_name(loss_cls) not in _NO_SAMPLING_LOSSES
+        # A loss that balances foreground and background itself (focal-type) declares
+        # ``needs_sampling = False``; every anchor then counts and the sampler is a PseudoSampler.
+        self.sampling = bool(getattr(self.loss_cls, "needs_sampling", True))
         self.train_cfg = dict(train_cfg) if train_cfg is not None else None
         self.test_cfg = dict(test_cfg) if test_cfg is not None else dict(DEFAULT_TEST_CFG)
         self.assigner: Any = None
@@ -94,7 +99,8 @@ class AnchorHeadBase(DenseHeadBase):
         if self.train_cfg is not None:
             if self.train_cfg.get("assigner") is not None:
                 self.assigner = build(self.train_cfg["assigner"], "task_modules")
-                self._per_level_assigner = _type_name(self.train_cfg["assigner"]) == "ATSSAssigner"
+                # an assigner that selects candidates per pyramid level declares ``needs_level_counts``
+                self._per_level_assigner = bool(getattr(self.assigner, "needs_level_counts", False))
             sampler_cfg = self.train_cfg.get("sampler") if self.sampling else None
             self.sampler = build(sampler_cfg or {"type": "PseudoSampler"}, "task_modules")
 

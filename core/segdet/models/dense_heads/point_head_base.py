@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from ...registry import build
+from ...registry.slots import Slot
 from .dense_head_base import DEFAULT_TEST_CFG, DenseHeadBase
 
 __all__ = ["PointHeadBase"]
@@ -23,6 +24,13 @@ class PointHeadBase(DenseHeadBase):
         train_cfg, test_cfg: as for :class:`AnchorHeadBase`; ``test_cfg`` drives inference.
         prior_offset: where the point sits in its cell, as a fraction of the stride (0.5: centre).
     """
+
+    slots: ClassVar[dict[str, Slot]] = {
+        "prior_generator": Slot("task_modules"),
+        "bbox_coder": Slot("task_modules"),
+        "loss_cls": Slot("losses", optional=False),
+        "loss_bbox": Slot("losses", optional=False),
+    }
 
     def __init__(
         self,

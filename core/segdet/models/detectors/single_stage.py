@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from ...errors import ShapeMismatchError
 from ...registry import build, describe_location
+from ...registry.slots import Slot
 from ..builder import build_downstream, output_channels
 from ..weights import load_pretrained
 from .base import BaseDetector
@@ -44,6 +45,13 @@ class SingleStageDetector(BaseDetector):
 
     Inference returns, per image, ``dict(bboxes (N, 4), scores (N,), labels (N,))``.
     """
+
+    slots: ClassVar[dict[str, Slot]] = {
+        "backbone": Slot("backbones", optional=False),
+        "neck": Slot("necks", fills=("in_channels",)),
+        "bbox_head": Slot("heads", fills=("in_channels",),
+                          passes={"train_cfg": "train_cfg", "test_cfg": "test_cfg"}),
+    }
 
     def __init__(
         self,

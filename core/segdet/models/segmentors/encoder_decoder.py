@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import torch
 import torch.distributed as dist
@@ -12,6 +12,7 @@ from torch import nn
 
 from ...errors import ConfigError
 from ...registry import build, describe_location, resolve
+from ...registry.slots import Slot
 from ..builder import build_downstream
 from ..decode_head_base import resize
 
@@ -113,6 +114,13 @@ class EncoderDecoder(nn.Module):
         (``decode.loss_ce``, ``decode.acc_seg``, ``aux.loss_ce``, ...);
         ``simple_test`` / ``aug_test`` -> list (per image) of long Tensors (H0, W0) at ``ori_shape``.
     """
+
+    slots: ClassVar[dict[str, Slot]] = {
+        "backbone": Slot("backbones", optional=False),
+        "neck": Slot("necks", fills=("in_channels",)),
+        "decode_head": Slot("heads", fills=("in_channels",), optional=False),
+        "auxiliary_head": Slot("heads", fills=("in_channels",)),
+    }
 
     def __init__(
         self,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -36,6 +37,9 @@ class ATSSAssigner:
         ignore_iof_thr: priors whose IoF with an ignored box exceeds this are
             ignored (``-1`` disables).
     """
+
+    #: read by anchor heads: ``assign`` takes the number of priors of every pyramid level
+    needs_level_counts: ClassVar[bool] = True
 
     def __init__(self, topk: int = 9, alpha: float | None = None, ignore_iof_thr: float = -1) -> None:
         self.topk = topk
