@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import os.path as osp
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import cv2
 import numpy as np
 
 from ...errors import ConfigError, DataFileNotFoundError
+from ...evaluation.route import evaluate, uses_metric_route
+from ...registry.slots import Slot
 from ..transforms.compose import Compose
 
 __all__ = ["CustomDataset"]
@@ -60,6 +62,8 @@ class CustomDataset:
     Each raw sample is ``dict(img_info=dict(filename, ann=dict(seg_map)), ann_info=dict(seg_map),
     seg_fields=[], img_prefix, seg_prefix)`` (+ ``label_map``) before the pipeline.
     """
+
+    slots: ClassVar[dict[str, Slot]] = {"pipeline": Slot("transforms")}
 
     CLASSES: tuple[str, ...] | None = None
     PALETTE: Sequence[Sequence[int]] | None = None
@@ -187,35 +191,25 @@ class CustomDataset:
     def get_gt_seg_maps(self) -> list[np.ndarray]:
         return [self.get_gt_seg_map_by_idx(i) for i in range(len(self))]
 
-    def evaluate(self, results: Sequence[Any], metric: str | Sequence[str] = "mIoU", logger: Any = None,
-                 **kwargs: Any) -> dict[str, float]:
-        """mIoU / mDice / mFscore of ``results`` (per image (H, W) label maps in data set order).
+    #: the metric (``segdet.metrics`` group) that reads ``evaluation=dict(metric='mIoU')``; it reads
+    #: ``CLASSES``, ``get_gt_seg_map_by_idx``, ``ignore_index``, ``reduce_zero_label`` and ``label_map``
+    evaluator: ClassVar[Mapping[str, Any]] = {"type": "IoUMetric"}
+
+    @uses_metric_route
+    def evaluate(self, results: Sequence[Any], metric: Any = "mIoU", logger: Any = None,
+                 **options: Any) -> dict[str, Any]:
+        """Compatibility wrapper over :func:`segdet.evaluation.route.evaluate`.
 
         Args:
-            metric: ``'mIoU'``, ``'mDice'``, ``'mFscore'`` or a list of them.
+            metric: ``'mIoU'``, ``'mDice'``, ``'mFscore'``, a list of them, or metric classes of
+                the ``segdet.metrics`` group.
             logger: a ``logging.Logger`` receiving the per-class table; None prints it; ``'silent'`` not.
-            kwargs: ``nan_to_num`` and ``beta`` of :class:`~segdet.evaluation.iou_metric.IoUMetric`;
-                other keys (e.g. from an evaluation hook config) are rejected.
+            options: ``nan_to_num`` and ``beta`` of :class:`~segdet.evaluation.iou_metric.IoUMetric`;
+                keys no metric takes (e.g. from an evaluation hook config) are rejected.
 
         Returns:
             ``aAcc``, ``mIoU``, ... and per class ``IoU.<name>``, ``Acc.<name>``, ..., fractions in [0, 1].
         """
-        from ...evaluation.iou_metric import IoUMetric
-
-        unknown = set(kwargs) - {"nan_to_num", "beta"}
-        if unknown:
-            raise ConfigError(f"{type(self).__name__}.evaluate got unknown options {sorted(unknown)}; "
-                              "it takes metric, nan_to_num and beta")
         if self.CLASSES is None:
             raise ConfigError(f"{type(self).__name__} has no CLASSES: give classes=(...) in its config")
-        iou = IoUMetric(metrics=metric, **kwargs)
-        out = iou.evaluate(results, self)
-        summary = "  ".join(f"{k}: {100 * v:.2f}" for k, v in out.items() if "." not in k)
-        message = f"per-class results:\n{iou.last_table}\nsummary: {summary}"
-        if logger is None:
-            print(message)
-        elif logger == "silent":
-            pass
-        elif hasattr(logger, "info"):
-            logger.info(message)
-        return out
+        return evaluate(self, results, metric=metric, logger=logger, **options)
