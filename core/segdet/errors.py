@@ -22,6 +22,7 @@ __all__ = [
     "DataFileNotFoundError",
     "ShapeMismatchError",
     "CheckpointError",
+    "UnsafeCheckpointError",
     "NonFiniteLossError",
 ]
 
@@ -88,6 +89,10 @@ class ShapeMismatchError(SegdetError, ValueError):
 
 class CheckpointError(SegdetError):
     """A checkpoint cannot be read or does not fit the model."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A checkpoint holds Python objects that ``torch.load(weights_only=True)`` refuses to unpickle."""
 
 
 class NonFiniteLossError(SegdetError, FloatingPointError):

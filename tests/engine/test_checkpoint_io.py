@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from segdet.engine.checkpoint import (
+    atomic_write,
     copy_checkpoint,
     find_latest_checkpoint,
     load_checkpoint,
@@ -59,8 +60,17 @@ def test_failed_write_keeps_previous_file(tmp_path):
         def __reduce__(self):
             raise RuntimeError("cannot pickle")
 
-    with pytest.raises(RuntimeError, match="cannot pickle"):
+    # an object that would not load under weights_only=True is refused before anything is written
+    with pytest.raises(CheckpointError, match=r"checkpoint\['bad'\] is a .*Boom"):
         write_checkpoint({"n": 2, "bad": Boom()}, path)
+    assert read_checkpoint(path)["n"] == 1
+
+    def failing_writer(f):
+        f.write(b"partial")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        atomic_write(path, failing_writer)
     assert read_checkpoint(path)["n"] == 1
     assert os.listdir(tmp_path) == ["latest.pth"]
 

@@ -3,6 +3,12 @@
 A checkpoint is a dict ``{'meta', 'state_dict', 'optimizer', ...}`` as in MMCV;
 runners add ``'hooks'`` (states of hooks such as the LR schedule), ``'grad_scaler'``
 and ``'rng'`` (python, numpy and torch generator states) for exact resumption.
+
+Every file is read with ``torch.load(weights_only=True)``: a checkpoint cannot run
+code when it is loaded. So that resume state loads that way too, :func:`write_checkpoint`
+stores only tensors, numbers, strings and plain containers (numpy arrays become
+tensors, numpy scalars Python numbers). Checkpoints written by older versions, which
+hold numpy arrays, load through an explicit allow-list of numpy's array reconstructors.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import random
 import re
 import shutil
 import tempfile
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Callable
@@ -21,7 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, UnsafeCheckpointError
+from ..models.weights import safe_torch_load
 
 __all__ = [
     "atomic_write",
@@ -34,6 +42,10 @@ __all__ = [
     "weights_to_cpu",
     "unwrap_model",
     "find_latest_checkpoint",
+    "find_resumable_checkpoint",
+    "remove_stale_tmp_files",
+    "safe_torch_load",
+    "to_storable",
     "get_rng_state",
     "set_rng_state",
 ]
@@ -90,9 +102,48 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+def to_storable(obj: Any, where: str = "checkpoint") -> Any:
+    """``obj`` in a form ``torch.load(weights_only=True)`` reads back: tensors, ``None``, bools,
+    numbers, strings, bytes, dtypes, devices and (ordered) dicts, lists, tuples, sets of those.
+
+    numpy arrays become tensors (object arrays lists), numpy scalars Python numbers,
+    subclasses of str/int/float (``torch.__version__``, enums) their base type. Other
+    objects are an error naming their place (``where``), except under ``meta``, which
+    only informs and keeps their ``str``.
+    """
+    if obj is None or type(obj) in (bool, int, float, complex, str, bytes):
+        return obj
+    if isinstance(obj, (torch.Tensor, torch.dtype, torch.device, torch.Size)):
+        return obj
+    if isinstance(obj, np.ndarray):
+        return obj.tolist() if obj.dtype == object else torch.from_numpy(np.array(obj, copy=True))
+    if isinstance(obj, np.generic):
+        return obj.item()
+    for base in (bool, int, float, str):
+        if isinstance(obj, base):
+            return base(obj)
+    if isinstance(obj, bytes):
+        return bytes(obj)
+    if isinstance(obj, Mapping):
+        items = ((to_storable(k, where), to_storable(v, f"{where}[{k!r}]")) for k, v in obj.items())
+        return OrderedDict(items) if isinstance(obj, OrderedDict) else dict(items)
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        values = [to_storable(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+        if isinstance(obj, list):
+            return values
+        return set(values) if isinstance(obj, (set, frozenset)) else tuple(values)  # namedtuples too
+    if where.startswith("checkpoint['meta']"):
+        return str(obj)
+    raise CheckpointError(
+        f"{where} is a {type(obj).__module__}.{type(obj).__qualname__}; a checkpoint holds only tensors, "
+        "numbers, strings and plain containers so it loads with torch.load(weights_only=True). "
+        "Return plain values from state_dict() methods")
+
+
 def write_checkpoint(checkpoint: Mapping[str, Any], path: str) -> None:
-    """``torch.save`` ``checkpoint`` to ``path`` atomically."""
-    atomic_write(path, lambda f: torch.save(dict(checkpoint), f))
+    """``torch.save`` ``checkpoint`` (made :func:`to_storable`) to ``path`` atomically."""
+    storable = to_storable(dict(checkpoint))
+    atomic_write(path, lambda f: torch.save(storable, f))
 
 
 def copy_checkpoint(src: str, dst: str) -> None:
@@ -117,13 +168,9 @@ def save_checkpoint(model: nn.Module, filename: str, optimizer: torch.optim.Opti
 
 
 def read_checkpoint(filename: str, map_location: Any = "cpu") -> dict[str, Any]:
-    """Read a checkpoint file (``torch.load``), naming the file in any error."""
-    if not os.path.isfile(filename):
-        raise CheckpointError(f"checkpoint file {filename!r} does not exist")
-    try:
-        checkpoint = torch.load(filename, map_location=map_location, weights_only=False)
-    except Exception as err:
-        raise CheckpointError(f"cannot read checkpoint {filename!r}: {type(err).__name__}: {err}") from err
+    """Read a checkpoint file with ``torch.load(weights_only=True)``, naming the file in any error
+    (:class:`~segdet.errors.UnsafeCheckpointError` for a file holding arbitrary Python objects)."""
+    checkpoint = safe_torch_load(filename, map_location)
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f"checkpoint {filename!r} holds a {type(checkpoint).__name__}, not a dict")
     return checkpoint
@@ -159,24 +206,98 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = "cpu", 
     return checkpoint
 
 
+_CKPT_NAME = re.compile(r"(?:epoch|iter)_(\d+)\.pth")
+
+
 def find_latest_checkpoint(work_dir: str) -> str | None:
     """``latest.pth`` of ``work_dir`` if present, else the ``epoch_N``/``iter_N`` file with largest N."""
+    candidates = _resume_candidates(work_dir)
+    return candidates[0] if candidates else None
+
+
+def _resume_candidates(work_dir: str) -> list[str]:
+    """``latest.pth`` first, then ``epoch_N``/``iter_N`` files, largest N first."""
+    numbered = []
+    for path in glob.glob(os.path.join(glob.escape(work_dir), "*.pth")):
+        match = _CKPT_NAME.fullmatch(os.path.basename(path))
+        if match:
+            numbered.append((int(match.group(1)), os.path.getmtime(path), path))
+    out = [p for _, _, p in sorted(numbered, reverse=True)]
     latest = os.path.join(work_dir, "latest.pth")
-    if os.path.isfile(latest):
-        return latest
-    best, best_n = None, -1
-    for path in glob.glob(os.path.join(work_dir, "*.pth")):
-        match = re.fullmatch(r"(?:epoch|iter)_(\d+)\.pth", os.path.basename(path))
-        if match and int(match.group(1)) > best_n:
-            best, best_n = path, int(match.group(1))
-    return best
+    return ([latest] if os.path.isfile(latest) else []) + out
+
+
+def find_resumable_checkpoint(work_dir: str, logger: logging.Logger | None = None,
+                              map_location: Any = "cpu") -> tuple[str | None, list[tuple[str, str]]]:
+    """The newest checkpoint of ``work_dir`` that loads and holds a resume point (``--auto-resume``).
+
+    Files that are truncated, corrupt or lack ``meta.epoch``/``meta.iter`` are passed over
+    (each is logged with the reason). A file refused as unsafe is not passed over: it raises
+    :class:`~segdet.errors.UnsafeCheckpointError`, since someone put code in the work dir.
+
+    Returns:
+        ``(path or None, [(skipped_path, reason), ...])``.
+    """
+    log = logger or logging.getLogger("segdet")
+    skipped: list[tuple[str, str]] = []
+    for path in _resume_candidates(work_dir):
+        try:
+            ckpt = read_checkpoint(path, map_location)
+        except UnsafeCheckpointError as err:
+            raise UnsafeCheckpointError(
+                f"auto-resume: {err}. Remove {path!r} from the work dir (or give --resume-from a "
+                "checkpoint you trust) and run again") from err
+        except CheckpointError as err:
+            reason = str(err)
+        else:
+            meta = ckpt.get("meta")
+            if isinstance(meta, Mapping) and "epoch" in meta and "iter" in meta:
+                for bad, why in skipped:
+                    log.warning(f"auto-resume: passed over {bad}: {why}")
+                return path, skipped
+            reason = "no epoch/iter in its meta (a weights-only file, not a resume point)"
+        skipped.append((path, reason))
+    for bad, why in skipped:
+        log.warning(f"auto-resume: passed over {bad}: {why}")
+    return None, skipped
+
+
+_TMP_NAME = re.compile(r"\..+\.pth\.[^.]+\.tmp|.+\.pth\.tmp")
+
+
+def remove_stale_tmp_files(work_dir: str, logger: logging.Logger | None = None,
+                           older_than: float = 0.0) -> list[str]:
+    """Delete temporary files left in ``work_dir`` by checkpoint writes that were killed.
+
+    :func:`atomic_write` names them ``.<name>.pth.<random>.tmp``; only such names are
+    touched (and only those last modified more than ``older_than`` seconds ago).
+    Returns the removed paths.
+    """
+    removed = []
+    now = time.time()
+    for path in glob.glob(os.path.join(glob.escape(work_dir), "*.tmp")) + \
+            glob.glob(os.path.join(glob.escape(work_dir), ".*.tmp")):
+        if not _TMP_NAME.fullmatch(os.path.basename(path)) or path in removed:
+            continue
+        try:
+            if now - os.path.getmtime(path) < older_than:
+                continue
+            os.remove(path)
+        except OSError:
+            continue
+        removed.append(path)
+    if removed:
+        (logger or logging.getLogger("segdet")).warning(
+            f"removed {len(removed)} temporary file(s) left by an interrupted checkpoint write: "
+            + ", ".join(os.path.basename(p) for p in removed))
+    return removed
 
 
 def get_rng_state() -> dict[str, Any]:
     """Generator states of python, numpy, torch (and CUDA when available)."""
     state: dict[str, Any] = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": _numpy_state_storable(np.random.get_state()),
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -188,10 +309,24 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
     if "python" in state:
         random.setstate(state["python"])
     if "numpy" in state:
-        np.random.set_state(state["numpy"])
+        np.random.set_state(_numpy_state_from_storable(state["numpy"]))
     if "torch" in state:
         torch.set_rng_state(state["torch"].cpu() if isinstance(state["torch"], torch.Tensor) else state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         cuda_states = state["cuda"]
         if len(cuda_states) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(cuda_states)
+
+
+def _numpy_state_storable(state: Any) -> tuple[Any, ...]:
+    """``np.random.get_state()`` with its key array as an int64 tensor (loads under weights_only)."""
+    name, keys, pos, has_gauss, cached = state
+    return (str(name), torch.from_numpy(np.asarray(keys, dtype=np.int64)), int(pos), int(has_gauss),
+            float(cached))
+
+
+def _numpy_state_from_storable(state: Any) -> tuple[Any, ...]:
+    name, keys, pos, has_gauss, cached = state
+    if isinstance(keys, torch.Tensor):
+        keys = keys.numpy()
+    return (name, np.asarray(keys, dtype=np.uint32), int(pos), int(has_gauss), float(cached))

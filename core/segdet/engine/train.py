@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
@@ -14,7 +15,7 @@ from ..config import to_plain
 from ..errors import ConfigError
 from ..registry import build
 from .amp import amp_settings
-from .checkpoint import find_latest_checkpoint
+from .checkpoint import find_resumable_checkpoint, remove_stale_tmp_files
 from .dist import convert_sync_batchnorm, get_dist_info, wrap_for_training
 from .hooks import (
     CheckpointHook,
@@ -219,11 +220,16 @@ def _build_eval_hook(loader: Any, eval_cfg: dict) -> EvalHook:
 
 
 def _load_or_resume(runner: BaseRunner, cfg: Any, logger: logging.Logger) -> None:
+    if runner.rank == 0 and runner.work_dir and os.path.isdir(runner.work_dir):
+        remove_stale_tmp_files(runner.work_dir, logger)
     resume_from = cfg.get("resume_from")
     if resume_from is None and cfg.get("auto_resume"):
-        resume_from = find_latest_checkpoint(runner.work_dir)
+        resume_from, skipped = find_resumable_checkpoint(runner.work_dir, logger)
         if resume_from is None:
-            logger.info(f"auto-resume: no checkpoint in {runner.work_dir}; starting from scratch")
+            logger.info(f"auto-resume: no {'usable ' if skipped else ''}checkpoint in {runner.work_dir}; "
+                        "starting from scratch")
+        else:
+            logger.info(f"auto-resume: resuming from {resume_from}")
     if resume_from:
         runner.resume(resume_from)
     elif cfg.get("load_from"):

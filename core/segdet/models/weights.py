@@ -1,16 +1,71 @@
-"""Load pretrained weights from a local path or a reachable URL, through one cache."""
+"""Load pretrained weights from a local path or a reachable URL, through one cache.
+
+Every file is read by :func:`safe_torch_load`: ``torch.load(weights_only=True)``, so a
+file cannot run code while it is unpickled, and any failure names the file.
+"""
 from __future__ import annotations
 
 import os
+import pickle
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, UnsafeCheckpointError
 
-__all__ = ["load_state_dict_file", "load_pretrained"]
+__all__ = ["load_state_dict_file", "load_pretrained", "safe_torch_load"]
+
+
+def _numpy_array_globals() -> list[Any]:
+    """numpy's array and scalar reconstructors: checkpoints of older segdet versions (and of
+    MMCV) hold numpy RNG states. These rebuild plain arrays and call nothing else."""
+    import numpy as np
+
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy < 2
+        from numpy.core import multiarray  # type: ignore[no-redef]
+    return [np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar,
+            *(getattr(np.dtypes, name) for name in getattr(np.dtypes, "__all__", ()))]
+
+
+def safe_torch_load(path: str, map_location: Any = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)`` with numpy arrays allowed; errors name ``path``.
+
+    Raises:
+        UnsafeCheckpointError: the file holds other Python objects (a pickle that could run
+            code when loaded is one of them); nothing of it was executed.
+        CheckpointError: the file is missing, truncated or not a checkpoint.
+    """
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint file {path!r} does not exist")
+    try:
+        with torch.serialization.safe_globals(_numpy_array_globals()):
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        text = str(err)
+        if "weights only" not in text.lower() and "GLOBAL" not in text:
+            raise CheckpointError(f"cannot read checkpoint {path!r}: the file is corrupt or truncated "
+                                  f"({_first_line(text)})") from err
+        found = re.search(r"GLOBAL ([\w.]+)", text)
+        what = f"the Python object {found.group(1)}" if found else "Python objects"
+        raise UnsafeCheckpointError(
+            f"refused to load checkpoint {path!r}: it holds {what}, and unpickling it could run code. "
+            "segdet reads checkpoints with torch.load(weights_only=True), which accepts tensors, numbers, "
+            "strings and plain containers only. Use a checkpoint from a source you trust; if this file is "
+            "yours, load it once in Python and re-save only its tensors "
+            "(torch.save({'state_dict': model.state_dict()}, path))") from err
+    except Exception as err:
+        raise CheckpointError(f"cannot read checkpoint {path!r}: the file is corrupt, truncated or not a "
+                              f"PyTorch checkpoint ({type(err).__name__}: {_first_line(str(err))})") from err
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
 
 
 def _cache_dir() -> str:
@@ -30,10 +85,7 @@ def load_state_dict_file(path: str, map_location: str | torch.device = "cpu") ->
         path = local
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint file {path!r} does not exist; give a local path or a reachable URL")
-    try:
-        ckpt: Any = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as err:
-        raise CheckpointError(f"cannot read checkpoint {path!r}: {err}") from err
+    ckpt: Any = safe_torch_load(path, map_location)
     if isinstance(ckpt, Mapping):
         for key in ("state_dict", "model"):
             if key in ckpt and isinstance(ckpt[key], Mapping):
