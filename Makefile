@@ -35,6 +35,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check core cli plugins tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 test: $(STAMP) lint
 	OMP_NUM_THREADS=1 $(VENV)/bin/pytest -n 2 --dist loadfile -q
