@@ -20,6 +20,7 @@ __all__ = [
     "PluginImportError",
     "IncompatiblePluginError",
     "DataFileNotFoundError",
+    "DataError",
     "ShapeMismatchError",
     "CheckpointError",
     "UnsafeCheckpointError",
@@ -81,6 +82,10 @@ class IncompatiblePluginError(RegistryError):
 
 class DataFileNotFoundError(SegdetError, FileNotFoundError):
     """A data file named by a config does not exist."""
+
+
+class DataError(SegdetError, ValueError):
+    """A data file exists but cannot be used: it does not decode, or a data set is empty."""
 
 
 class ShapeMismatchError(SegdetError, ValueError):

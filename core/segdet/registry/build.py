@@ -39,10 +39,19 @@ def describe_location(cfg: Any, key: str = "type") -> str:
     return where
 
 
+def _singular(group: str) -> str:
+    """``'losses'`` -> ``'loss'``, ``'task_modules'`` -> ``'task module'``, ``'necks'`` -> ``'neck'``."""
+    if group.endswith("sses"):
+        group = group[:-2]
+    elif group.endswith("s"):
+        group = group[:-1]
+    return group.replace("_", " ")
+
+
 def _unknown(name: str, group: str, where: str) -> UnknownComponentError:
     g = short_group(group)
     installed = sorted({i.name for i in components(group)})
-    lines = [f"unknown {g[:-1] if g.endswith('s') else g} type {name!r} at {where}; searched group {group!r}."]
+    lines = [f"unknown {_singular(g)} type {name!r} at {where}; searched group {group!r}."]
     close = difflib.get_close_matches(name, installed, n=5, cutoff=0.5)
     if close:
         lines.append(f"Closest installed names: {', '.join(close)}.")

@@ -7,7 +7,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ...errors import DataFileNotFoundError
+from ...errors import DataError, DataFileNotFoundError
 
 __all__ = ["LoadImageFromFile", "LoadAnnotations"]
 
@@ -22,8 +22,11 @@ def read_image(path: str, color_type: str = "color", channel_order: str = "bgr")
     """HWC uint8 image; grayscale files become 3 channels with ``color_type='color'``."""
     img = cv2.imread(path, _FLAGS[color_type])
     if img is None:
-        reason = "does not exist" if not osp.exists(path) else "cannot be decoded as an image"
-        raise DataFileNotFoundError(f"image file {path!r} {reason} (check img_prefix / img_dir in data config)")
+        if not osp.exists(path):
+            raise DataFileNotFoundError(f"image file {path!r} does not exist "
+                                        "(check img_prefix / img_dir in the data config)")
+        raise DataError(f"image file {path!r} exists but cannot be decoded as an image "
+                        f"({osp.getsize(path)} bytes; the file is corrupt or not an image): replace or remove it")
     if color_type == "color" and channel_order == "rgb":
         img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     return img
