@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..config import Config
+from ..data.transforms.loading import LoadImageFromArray
 from ..errors import ConfigError
 from ..registry import build
 
@@ -75,32 +76,14 @@ def init_detector(config: str | os.PathLike | Config, checkpoint: str | None = N
     return model
 
 
-class LoadImageFromArray:
-    """Pipeline step that takes an image already in memory (``results['img']``, BGR ``HxWx3``).
-
-    Stands in for ``LoadImageFromFile`` when ``inference_detector`` receives arrays.
-    """
-
-    def __init__(self, to_float32: bool = False) -> None:
-        self.to_float32 = to_float32
-
-    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
-        img = results["img"]
-        if img.ndim == 2:
-            img = np.repeat(img[..., None], 3, axis=2)
-        if self.to_float32:
-            img = img.astype(np.float32)
-        results.update(filename=None, ori_filename=None, img=img, img_shape=img.shape, ori_shape=img.shape,
-                       img_fields=["img"])
-        return results
-
-
-def _test_pipeline(cfg: Any, from_array: bool) -> list[Any]:
+def _test_pipeline(cfg: Any, from_array: bool, caller: str) -> list[Any]:
     try:
-        steps = [copy.deepcopy(dict(s)) for s in cfg.data.test.pipeline]
-    except (AttributeError, KeyError) as err:
-        raise ConfigError("the config has no data.test.pipeline, which inference_detector needs") from err
-    if from_array and steps and steps[0].get("type") in ("LoadImageFromFile", "LoadImageFromWebcam"):
+        steps = [copy.deepcopy(dict(s)) for s in cfg["data"]["test"]["pipeline"]]
+    except (AttributeError, KeyError, TypeError) as err:
+        raise ConfigError(f"the config has no data.test.pipeline, which {caller} needs") from err
+    if not steps:
+        raise ConfigError(f"data.test.pipeline is empty; {caller} needs it to start with LoadImageFromFile")
+    if from_array and steps[0].get("type") in ("LoadImageFromFile", "LoadImageFromWebcam"):
         steps[0] = {"type": LoadImageFromArray}
     return [build(step, "transforms") for step in steps]
 
@@ -111,6 +94,28 @@ def _run_pipeline(pipeline: Sequence[Any], results: dict[str, Any]) -> dict[str,
         if results is None:
             raise RuntimeError(f"test pipeline step {type(step).__name__} dropped the image")
     return results
+
+
+def prepare_samples(cfg: Any, items: Sequence[ImageLike], caller: str) -> list[dict[str, Any]]:
+    """Samples of ``items`` (all file paths, or all BGR arrays) through the config's test pipeline.
+
+    For arrays the pipeline's ``LoadImageFromFile`` becomes ``LoadImageFromArray``.
+    """
+    from_array = isinstance(items[0], np.ndarray)
+    if any(isinstance(i, np.ndarray) != from_array for i in items):
+        raise TypeError(f"{caller}: give either all file paths or all arrays")
+    pipeline = _test_pipeline(cfg, from_array, caller)
+    samples = []
+    for item in items:
+        if from_array:
+            results: dict[str, Any] = {"img": item}
+        else:
+            path = str(item)
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"{caller}: image {path!r} does not exist")
+            results = {"img_info": {"filename": path}, "img_prefix": None}
+        samples.append(_run_pipeline(pipeline, results))
+    return samples
 
 
 def inference_detector(model: nn.Module, imgs: ImageLike | Sequence[ImageLike]
@@ -130,21 +135,7 @@ def inference_detector(model: nn.Module, imgs: ImageLike | Sequence[ImageLike]
     cfg = getattr(model, "cfg", None)
     if cfg is None:
         raise ValueError("inference_detector needs model.cfg; build the model with init_detector")
-    from_array = isinstance(items[0], np.ndarray)
-    if any(isinstance(i, np.ndarray) != from_array for i in items):
-        raise TypeError("inference_detector: give either all file paths or all arrays")
-    pipeline = _test_pipeline(cfg, from_array)
-    samples = []
-    for item in items:
-        if from_array:
-            results: dict[str, Any] = {"img": item}
-        else:
-            path = str(item)
-            if not os.path.isfile(path):
-                raise FileNotFoundError(f"inference_detector: image {path!r} does not exist")
-            results = {"img_info": {"filename": path}, "img_prefix": None}
-        samples.append(_run_pipeline(pipeline, results))
-    batch = collate(samples)
+    batch = collate(prepare_samples(cfg, items, "inference_detector"))
     device = next(model.parameters()).device
     imgs_in = batch["img"]
     if isinstance(imgs_in, torch.Tensor):

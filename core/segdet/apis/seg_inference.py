@@ -10,19 +10,17 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Union
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
 
 from ..config import Config
 from ..engine.checkpoint import load_checkpoint
-from ..errors import ConfigError, DataFileNotFoundError
+from ..errors import ConfigError
 from ..models.builder import build_model
-from ..registry import build
+from .inference import prepare_samples
 
 __all__ = ["init_segmentor", "inference_segmentor"]
 
@@ -66,30 +64,6 @@ def init_segmentor(config: Any, checkpoint: str | None = None, device: str | tor
     return model
 
 
-class _LoadImage:
-    """First test transform: a file path or an image array (BGR, HxWx3 uint8) -> pipeline results."""
-
-    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
-        img = results["img"]
-        if isinstance(img, (str, os.PathLike)):
-            path = str(img)
-            results["filename"] = results["ori_filename"] = path
-            img = cv2.imread(path, cv2.IMREAD_COLOR)
-            if img is None:
-                raise DataFileNotFoundError(f"cannot read image {path!r}")
-        else:
-            results["filename"] = results["ori_filename"] = None
-            img = np.asarray(img)
-            if img.ndim == 2:
-                img = np.repeat(img[..., None], 3, axis=2)
-        results["img"] = img
-        results["img_shape"] = img.shape
-        results["ori_shape"] = img.shape
-        results["img_fields"] = ["img"]
-        results["seg_fields"] = []
-        return results
-
-
 def _to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, torch.Tensor):
         return batch.to(device)
@@ -109,19 +83,11 @@ def inference_segmentor(model: nn.Module, imgs: ImageInput | Sequence[ImageInput
         raise ConfigError("inference_segmentor needs a model made by init_segmentor (it reads model.cfg)")
     from ..data.collate import collate
 
-    steps = list(cfg["data"]["test"]["pipeline"])
-    if not steps:
-        raise ConfigError("data.test.pipeline is empty; it must start with LoadImageFromFile")
-    pipeline = [_LoadImage()] + [build(t, "transforms") for t in steps[1:]]
     single = isinstance(imgs, (str, os.PathLike, np.ndarray))
     items: list[Any] = [imgs] if single else list(imgs)  # type: ignore[arg-type]
-    samples = []
-    for img in items:
-        results: Any = {"img": str(img) if isinstance(img, Path) else img}
-        for transform in pipeline:
-            results = transform(results)
-        samples.append(results)
-    batch = collate(samples)
+    if not items:
+        return []
+    batch = collate(prepare_samples(cfg, items, "inference_segmentor"))
     device = next(model.parameters()).device
     with torch.no_grad():
         return list(model(img=_to_device(batch["img"], device), img_metas=batch["img_metas"],
