@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from ..errors import ConfigError
 
-__all__ = ["build_metrics", "run_metrics", "evaluate", "evaluate_dataset", "is_legacy", "uses_metric_route",
+__all__ = ["build_metrics", "run_metrics", "evaluate", "evaluate_dataset", "is_legacy", "only_registered", "uses_metric_route",
            "evaluator_of"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -182,7 +182,7 @@ def run_metrics(metrics: Sequence[Any], results: Sequence[Any], dataset: Any,
 
 def is_legacy(dataset: Any) -> bool:
     """Whether ``dataset`` has an ``evaluate`` of its own (not a thin wrapper over the route)."""
-    own = getattr(type(dataset), "evaluate", None)
+    own = getattr(dataset, "evaluate", None)  # a bound method reads its function's flag
     return own is not None and not getattr(own, _ROUTE_FLAG, False)
 
 
@@ -198,7 +198,7 @@ def evaluate_dataset(dataset: Any, results: Sequence[Any], metric: Any = None, l
     """What ``EvalHook`` and ``segdet test`` call: :func:`evaluate`, except that a data set with an
     ``evaluate`` of its own (an MMDetection-style override, or a wrapper such as
     ``ConcatDataset``) is asked through it, unless ``metric`` names only registered metric classes."""
-    if is_legacy(dataset) and not _only_registered(metric):
+    if is_legacy(dataset) and not only_registered(metric):
         kwargs = dict(options)
         if metric is not None:
             kwargs["metric"] = metric
@@ -206,7 +206,8 @@ def evaluate_dataset(dataset: Any, results: Sequence[Any], metric: Any = None, l
     return evaluate(dataset, results, metric, logger, **options)
 
 
-def _only_registered(metric: Any) -> bool:
+def only_registered(metric: Any) -> bool:
+    """Whether ``metric`` is non-empty and names only metric classes (names or dicts)."""
     items = [metric] if isinstance(metric, (str, Mapping)) else list(metric or [])
     if not items:
         return False

@@ -23,8 +23,12 @@ class EvalHook(Hook):
     """``evaluation=dict(interval=1, metric='bbox', classwise=False, save_best='auto', rule=None)``.
 
     Every ``interval`` epochs (or iterations with ``by_epoch=False``) run the test
-    function over ``dataloader`` and call ``dataset.evaluate(results, metric=..., classwise=...,
-    **eval_kwargs)``; metrics go into the log. With ``save_best`` (a metric name or
+    function over ``dataloader`` and evaluate the results through the one evaluation route
+    (:mod:`segdet.evaluation.route`): ``metric`` names metric classes of the ``segdet.metrics``
+    group or short names read by the data set's ``evaluator`` (``'bbox'``, ``'mIoU'``), and the
+    other keys go to the metrics that take them. The metrics are built when the hook is, so a
+    wrong name or option fails before training. A data set with an ``evaluate`` of its own
+    (MMDetection-style) is called through it instead. Metrics go into the log. With ``save_best`` (a metric name or
     ``'auto'`` for the first one returned) the best checkpoint is kept as
     ``best_<metric>_epoch_N.pth`` and the previous best is removed.
     """
@@ -62,10 +66,19 @@ class EvalHook(Hook):
             self._init_rule(rule, save_best)
 
     def _check_eval_kwargs(self) -> None:
-        evaluate = getattr(getattr(self.dataloader, "dataset", None), "evaluate", None)
-        if evaluate is None:
-            raise ConfigError(f"evaluation: the validation data set "
-                              f"{type(getattr(self.dataloader, 'dataset', None)).__name__} has no evaluate()")
+        """Resolve the metrics now, so that a wrong name or option fails before training starts."""
+        from ...evaluation.route import build_metrics, is_legacy, only_registered
+
+        dataset: Any = getattr(self.dataloader, "dataset", None)
+        if dataset is None:
+            raise ConfigError("evaluation: the validation loader has no data set")
+        options = dict(self.eval_kwargs)
+        metric = options.pop("metric", None)
+        self._metrics: list[Any] | None = None
+        if not is_legacy(dataset) or only_registered(metric):
+            self._metrics = build_metrics(dataset, metric, **options)
+            return
+        evaluate = dataset.evaluate  # a data set's own evaluate (MMDetection-style override)
         try:
             params = inspect.signature(evaluate).parameters
         except (TypeError, ValueError):
@@ -74,7 +87,7 @@ class EvalHook(Hook):
             return
         unknown = [k for k in self.eval_kwargs if k not in params]
         if unknown:
-            raise ConfigError(f"evaluation: {type(self.dataloader.dataset).__name__}.evaluate"
+            raise ConfigError(f"evaluation: {type(dataset).__name__}.evaluate"
                               f"{inspect.signature(evaluate)} does not accept {unknown}")
 
     def _init_rule(self, rule: str | None, key: str) -> None:
@@ -155,7 +168,13 @@ class EvalHook(Hook):
             self._save_ckpt(runner, key_score)
 
     def evaluate(self, runner: Any, results: list[Any]) -> float | None:
-        eval_res = self.dataloader.dataset.evaluate(results, logger=runner.logger, **self.eval_kwargs)
+        from ...evaluation.route import run_metrics
+
+        dataset = self.dataloader.dataset
+        if self._metrics is not None:
+            eval_res = run_metrics(self._metrics, results, dataset, runner.logger)
+        else:
+            eval_res = dataset.evaluate(results, logger=runner.logger, **self.eval_kwargs)
         for name, val in eval_res.items():
             runner.log_buffer.output[name] = val
         runner.log_buffer.ready = True
