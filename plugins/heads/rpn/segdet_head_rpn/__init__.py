@@ -1,0 +1,4 @@
+"""The region proposal network head of two-stage detectors."""
+from .rpn_head import RPNHead
+
+__all__ = ["RPNHead"]
