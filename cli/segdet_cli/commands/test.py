@@ -87,14 +87,17 @@ def _load_weights(model: Any, checkpoint: str, logger: Any) -> dict:
 
     ckpt = load_checkpoint(model, checkpoint, map_location="cpu", logger=logger)
     state = ckpt.get("state_dict", {})
-    ema = {name: state[f"ema_{name.replace('.', '_')}"] for name, _ in model.named_parameters()
-           if f"ema_{name.replace('.', '_')}" in state}
-    if ema:
-        logger.info(f"{checkpoint} holds EMA weights (EMAHook); testing with them")
+    # A training hook may name, per parameter, the state-dict entry to test with (EMAHook's
+    # averaged weights); the CLI follows that map and knows no hook's naming.
+    sources = (ckpt.get("meta") or {}).get("test_param_sources") or {}
+    chosen = {name: state[src] for name, src in sources.items() if src in state}
+    if chosen:
+        logger.info(f"{checkpoint} names {len(chosen)} test-time parameter sources "
+                    f"(meta.test_param_sources, e.g. EMA weights); testing with them")
         with torch.no_grad():
             for name, param in model.named_parameters():
-                if name in ema:
-                    param.copy_(ema[name])
+                if name in chosen:
+                    param.copy_(chosen[name])
     return ckpt
 
 

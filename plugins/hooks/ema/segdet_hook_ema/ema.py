@@ -102,8 +102,14 @@ class EMAHook(Hook):
             self._swap()
 
     def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
-        """While swapped, exchange the entries so a checkpoint always has trained weights as parameters."""
-        checkpoint.setdefault("meta", {})["ema"] = True
+        """While swapped, exchange the entries so a checkpoint always has trained weights as parameters.
+
+        ``meta['test_param_sources']`` maps each parameter to the state-dict entry to test with
+        (its EMA buffer): ``segdet test`` reads that map and knows nothing of EMA's naming.
+        """
+        meta = checkpoint.setdefault("meta", {})
+        meta["ema"] = True
+        meta["test_param_sources"] = dict(self.param_ema_buffers)
         if not self._swapped:
             return
         state = checkpoint["state_dict"]
