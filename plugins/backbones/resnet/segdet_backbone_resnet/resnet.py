@@ -1,9 +1,9 @@
-"""ResNet backbones (ResNet, ResNetV1c, ResNetV1d) with MMDetection / MMSegmentation checkpoint keys."""
+"""ResNet backbone with MMDetection / MMSegmentation checkpoint keys (base of the whole family)."""
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -11,12 +11,13 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from segdet.api import build_norm_layer, load_pretrained
 
-from .blocks import BasicBlock, Bottleneck, ResLayer, make_conv
+from .blocks import BasicBlock, BlockType, Bottleneck, ResLayer, _Block, make_conv
 from .checkpoints import resolve_checkpoint
+from .dcn import DeformConv2dPack, check_dcn
 
-__all__ = ["ResNet", "ResNetV1c", "ResNetV1d"]
+__all__ = ["ResNet"]
 
-_ARCH: dict[int, tuple[type[BasicBlock] | type[Bottleneck], tuple[int, ...]]] = {
+_ARCH: dict[int, tuple[BlockType, tuple[int, ...]]] = {
     18: (BasicBlock, (2, 2, 2, 2)),
     34: (BasicBlock, (3, 4, 6, 3)),
     50: (Bottleneck, (3, 4, 6, 3)),
@@ -27,33 +28,40 @@ _ARCH: dict[int, tuple[type[BasicBlock] | type[Bottleneck], tuple[int, ...]]] = 
 _STEM_STRIDE = 4  # stride-2 stem conv, then stride-2 max pool
 
 
-def _check_arguments(depth: int, num_stages: int, strides: Sequence[int], dilations: Sequence[int],
-                     out_indices: Sequence[int], style: str, norm_cfg: Mapping[str, Any] | None,
-                     init_cfg: Mapping[str, Any] | None, pretrained: str | None) -> Mapping[str, Any] | None:
-    """Reject inconsistent arguments with a message naming them; returns the effective ``init_cfg``."""
-    if depth not in _ARCH:
-        raise ValueError(f"ResNet depth must be one of {sorted(_ARCH)}, got {depth!r}")
+def check_stage_arguments(name: str, num_stages: int, strides: Sequence[int], dilations: Sequence[int],
+                          out_indices: Sequence[int], style: str, norm_cfg: Mapping[str, Any] | None,
+                          dcn: Mapping[str, Any] | None, stage_with_dcn: Sequence[bool]) -> None:
+    """Reject inconsistent per-stage arguments of backbone ``name`` with a message naming them."""
     if not 1 <= num_stages <= 4:
-        raise ValueError(f"ResNet num_stages must be 1 to 4, got {num_stages}")
+        raise ValueError(f"{name} num_stages must be 1 to 4, got {num_stages}")
     if len(strides) != num_stages or len(dilations) != num_stages:
         raise ValueError(
-            f"ResNet needs one stride and one dilation per stage: num_stages={num_stages}, "
+            f"{name} needs one stride and one dilation per stage: num_stages={num_stages}, "
             f"strides={tuple(strides)}, dilations={tuple(dilations)}"
         )
     if not out_indices or max(out_indices) >= num_stages or min(out_indices) < 0:
-        raise ValueError(f"ResNet out_indices {tuple(out_indices)} must lie in 0..{num_stages - 1}")
+        raise ValueError(f"{name} out_indices {tuple(out_indices)} must lie in 0..{num_stages - 1}")
     if style not in ("pytorch", "caffe"):
-        raise ValueError(f"ResNet style must be 'pytorch' or 'caffe', got {style!r}")
+        raise ValueError(f"{name} style must be 'pytorch' or 'caffe', got {style!r}")
     if norm_cfg is None:
-        raise ValueError("ResNet needs a norm_cfg, e.g. dict(type='BN', requires_grad=True)")
+        raise ValueError(f"{name} needs a norm_cfg, e.g. dict(type='BN', requires_grad=True)")
+    check_dcn(dcn, f"{name} dcn")
+    if dcn is not None and len(stage_with_dcn) != num_stages:
+        raise ValueError(f"{name} stage_with_dcn {tuple(stage_with_dcn)} needs one flag per stage "
+                         f"(num_stages={num_stages})")
+
+
+def check_init_cfg(name: str, init_cfg: Mapping[str, Any] | None,
+                   pretrained: str | None) -> Mapping[str, Any] | None:
+    """The effective ``init_cfg`` (``pretrained`` is its deprecated alias); only ``Pretrained`` is known."""
     if pretrained is not None:
         if init_cfg is not None:
-            raise ValueError("ResNet: give init_cfg or the deprecated pretrained, not both")
-        warnings.warn("ResNet(pretrained=...) is deprecated; use init_cfg=dict(type='Pretrained', "
-                      "checkpoint=...)", DeprecationWarning, stacklevel=3)
+            raise ValueError(f"{name}: give init_cfg or the deprecated pretrained, not both")
+        warnings.warn(f"{name}(pretrained=...) is deprecated; use init_cfg=dict(type='Pretrained', "
+                      "checkpoint=...)", DeprecationWarning, stacklevel=4)
         init_cfg = {"type": "Pretrained", "checkpoint": pretrained}
     if init_cfg is not None and (init_cfg.get("type") != "Pretrained" or "checkpoint" not in init_cfg):
-        raise ValueError(f"ResNet init_cfg must be None or dict(type='Pretrained', checkpoint=...), "
+        raise ValueError(f"{name} init_cfg must be None or dict(type='Pretrained', checkpoint=...), "
                          f"got {dict(init_cfg)!r}")
     return init_cfg
 
@@ -79,6 +87,10 @@ class ResNet(nn.Module):
         norm_eval: keep BatchNorm layers in eval mode during training (True).
         with_cp: gradient checkpointing of every block, saving memory for compute (False).
         zero_init_residual: the last norm of each block starts at zero (True).
+        dcn: ``dict(type='DCN'|'DCNv2', deform_groups=1, fallback_on_stride=False)`` makes the 3x3
+            conv of every Bottleneck in the stages flagged by ``stage_with_dcn`` deformable (None).
+        stage_with_dcn: one flag per stage ((False, False, False, False)).
+        multi_grid: dilation of each block of the last stage (MMSegmentation), e.g. ``(1, 2, 4)``.
         contract_dilation: the first block of a dilated stage uses half the dilation (False).
         init_cfg: ``None`` or ``dict(type='Pretrained', checkpoint=PATH_OR_URL, prefix=None)``, loaded
             by :meth:`init_weights` (not at construction); ``checkpoint`` may also be
@@ -98,6 +110,9 @@ class ResNet(nn.Module):
         [(1, 8, 16, 16), (1, 16, 8, 8), (1, 32, 4, 4), (1, 64, 2, 2)]
     """
 
+    #: depth -> (block class, blocks per stage); subclasses name their own depths and blocks.
+    arch_settings: ClassVar[dict[int, tuple[BlockType, tuple[int, ...]]]] = _ARCH
+
     def __init__(
         self,
         depth: int,
@@ -115,18 +130,25 @@ class ResNet(nn.Module):
         conv_cfg: Mapping[str, Any] | None = None,
         norm_cfg: Mapping[str, Any] = {"type": "BN", "requires_grad": True},  # noqa: B006  (never mutated)
         norm_eval: bool = True,
+        dcn: Mapping[str, Any] | None = None,
+        stage_with_dcn: Sequence[bool] = (False, False, False, False),
         with_cp: bool = False,
         zero_init_residual: bool = True,
+        multi_grid: Sequence[int] | None = None,
         contract_dilation: bool = False,
         init_cfg: Mapping[str, Any] | None = None,
         pretrained: str | None = None,
     ) -> None:
         super().__init__()
-        init_cfg = _check_arguments(depth, num_stages, strides, dilations, out_indices, style, norm_cfg,
-                                    init_cfg, pretrained)
+        name = type(self).__name__
+        if depth not in self.arch_settings:
+            raise ValueError(f"{name} depth must be one of {sorted(self.arch_settings)}, got {depth!r}")
+        check_stage_arguments(name, num_stages, strides, dilations, out_indices, style, norm_cfg, dcn,
+                              stage_with_dcn)
+        init_cfg = check_init_cfg(name, init_cfg, pretrained)
 
         self.depth = depth
-        self.block, stage_blocks = _ARCH[depth]
+        self.block, stage_blocks = self.arch_settings[depth]
         self.stage_blocks = stage_blocks[:num_stages]
         self.stem_channels = base_channels if stem_channels is None else stem_channels
         self.base_channels = base_channels
@@ -142,6 +164,10 @@ class ResNet(nn.Module):
         self.norm_eval = norm_eval
         self.with_cp = with_cp
         self.zero_init_residual = zero_init_residual
+        self.dcn = None if dcn is None else dict(dcn)
+        self.stage_with_dcn = tuple(stage_with_dcn)
+        self.multi_grid = None if multi_grid is None else tuple(multi_grid)
+        self.contract_dilation = contract_dilation
         self.init_cfg = None if init_cfg is None else dict(init_cfg)
         # Resolved now so that a bad name fails when the config is built, read only by init_weights.
         self._checkpoint = None if init_cfg is None else resolve_checkpoint(str(init_cfg["checkpoint"]))
@@ -155,9 +181,7 @@ class ResNet(nn.Module):
         stage_out: list[tuple[int, int]] = []
         for i, num_blocks in enumerate(self.stage_blocks):
             planes = base_channels * 2**i
-            layer = ResLayer(self.block, inplanes, planes, num_blocks, stride=strides[i],
-                             dilation=dilations[i], contract_dilation=contract_dilation, avg_down=avg_down,
-                             style=style, with_cp=with_cp, conv_cfg=conv_cfg, norm_cfg=self.norm_cfg)
+            layer = self._make_res_layer(i, inplanes, planes, num_blocks, conv_cfg)
             inplanes = planes * self.block.expansion
             stride *= strides[i]
             stage_out.append((inplanes, stride))
@@ -169,6 +193,21 @@ class ResNet(nn.Module):
 
         self._default_init()
         self._freeze_stages()
+
+    def _stage_dcn(self, index: int) -> dict[str, Any] | None:
+        """The ``dcn`` dict for stage ``index`` (0-based), or None."""
+        return self.dcn if self.dcn is not None and self.stage_with_dcn[index] else None
+
+    def _make_res_layer(self, index: int, inplanes: int, planes: int, num_blocks: int,
+                        conv_cfg: Mapping[str, Any] | None) -> nn.Module:
+        """Stage ``index`` (0-based); subclasses (ResNeXt, Res2Net) build their own blocks here."""
+        dcn = self._stage_dcn(index)
+        return ResLayer(self.block, inplanes, planes, num_blocks, stride=self.stage_strides[index],
+                        dilation=self.dilations[index], contract_dilation=self.contract_dilation,
+                        avg_down=self.avg_down, style=self.style, with_cp=self.with_cp, conv_cfg=conv_cfg,
+                        norm_cfg=self.norm_cfg,
+                        multi_grid=self.multi_grid if index == len(self.stage_blocks) - 1 else None,
+                        block_kwargs=None if dcn is None else {"dcn": dcn})
 
     def _make_stem(self, conv_cfg: Mapping[str, Any] | None, in_channels: int, stem_channels: int) -> None:
         if self.deep_stem:
@@ -203,11 +242,14 @@ class ResNet(nn.Module):
             elif isinstance(m, (_BatchNorm, nn.GroupNorm)) and m.weight is not None:
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
+        for m in self.modules():
+            if isinstance(m, DeformConv2dPack):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                m.init_offset()  # start on the regular grid (conv_offset is an nn.Conv2d above)
         if self.zero_init_residual:
-            last = 3 if self.block is Bottleneck else 2
             for m in self.modules():
-                if isinstance(m, (BasicBlock, Bottleneck)):
-                    weight = m.norm(last).weight
+                if isinstance(m, _Block):
+                    weight = m.last_norm.weight
                     assert isinstance(weight, torch.Tensor)
                     nn.init.zeros_(weight)
 
@@ -226,7 +268,7 @@ class ResNet(nn.Module):
                 # Nothing matched: most likely a whole-detector/segmentor checkpoint.
                 missing, _ = load_pretrained(self, checkpoint, prefix="backbone.")
             if missing:
-                warnings.warn(f"ResNet: {len(missing)} keys missing in {checkpoint} (kept at their "
+                warnings.warn(f"{type(self).__name__}: {len(missing)} keys missing in {checkpoint} (kept at their "
                               f"initial values), e.g. {missing[:5]}", stacklevel=2)
 
     def _freeze_stages(self) -> None:
@@ -252,86 +294,16 @@ class ResNet(nn.Module):
                     m.eval()
         return self
 
+    def _forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x) if self.deep_stem else self.relu(self.norm1(self.conv1(x)))
+        return self.maxpool(x)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``(N, C, H, W)`` -> tuple of the feature maps of the stages in ``out_indices``."""
-        if self.deep_stem:
-            x = self.stem(x)
-        else:
-            x = self.relu(self.norm1(self.conv1(x)))
-        x = self.maxpool(x)
+        x = self._forward_stem(x)
         outs = []
         for i, name in enumerate(self.res_layers):
             x = getattr(self, name)(x)
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
-
-
-class ResNetV1c(ResNet):
-    """ResNet-C: ``deep_stem=True`` (three 3x3 stem convs, keys ``stem.*``), ``avg_down=False``.
-
-    Takes every argument of :class:`ResNet` except ``deep_stem`` and ``avg_down``.
-    """
-
-    def __init__(
-        self,
-        depth: int,
-        in_channels: int = 3,
-        stem_channels: int | None = None,
-        base_channels: int = 64,
-        num_stages: int = 4,
-        strides: Sequence[int] = (1, 2, 2, 2),
-        dilations: Sequence[int] = (1, 1, 1, 1),
-        out_indices: Sequence[int] = (0, 1, 2, 3),
-        style: str = "pytorch",
-        frozen_stages: int = -1,
-        conv_cfg: Mapping[str, Any] | None = None,
-        norm_cfg: Mapping[str, Any] = {"type": "BN", "requires_grad": True},  # noqa: B006  (never mutated)
-        norm_eval: bool = True,
-        with_cp: bool = False,
-        zero_init_residual: bool = True,
-        contract_dilation: bool = False,
-        init_cfg: Mapping[str, Any] | None = None,
-        pretrained: str | None = None,
-    ) -> None:
-        super().__init__(
-            depth=depth, in_channels=in_channels, stem_channels=stem_channels, base_channels=base_channels,
-            num_stages=num_stages, strides=strides, dilations=dilations, out_indices=out_indices, style=style,
-            deep_stem=True, avg_down=False, frozen_stages=frozen_stages, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
-            norm_eval=norm_eval, with_cp=with_cp, zero_init_residual=zero_init_residual,
-            contract_dilation=contract_dilation, init_cfg=init_cfg, pretrained=pretrained)
-
-
-class ResNetV1d(ResNet):
-    """ResNet-D: ``deep_stem=True`` and ``avg_down=True`` (shortcut ``AvgPool2d`` + 1x1 conv).
-
-    Takes every argument of :class:`ResNet` except ``deep_stem`` and ``avg_down``.
-    """
-
-    def __init__(
-        self,
-        depth: int,
-        in_channels: int = 3,
-        stem_channels: int | None = None,
-        base_channels: int = 64,
-        num_stages: int = 4,
-        strides: Sequence[int] = (1, 2, 2, 2),
-        dilations: Sequence[int] = (1, 1, 1, 1),
-        out_indices: Sequence[int] = (0, 1, 2, 3),
-        style: str = "pytorch",
-        frozen_stages: int = -1,
-        conv_cfg: Mapping[str, Any] | None = None,
-        norm_cfg: Mapping[str, Any] = {"type": "BN", "requires_grad": True},  # noqa: B006  (never mutated)
-        norm_eval: bool = True,
-        with_cp: bool = False,
-        zero_init_residual: bool = True,
-        contract_dilation: bool = False,
-        init_cfg: Mapping[str, Any] | None = None,
-        pretrained: str | None = None,
-    ) -> None:
-        super().__init__(
-            depth=depth, in_channels=in_channels, stem_channels=stem_channels, base_channels=base_channels,
-            num_stages=num_stages, strides=strides, dilations=dilations, out_indices=out_indices, style=style,
-            deep_stem=True, avg_down=True, frozen_stages=frozen_stages, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
-            norm_eval=norm_eval, with_cp=with_cp, zero_init_residual=zero_init_residual,
-            contract_dilation=contract_dilation, init_cfg=init_cfg, pretrained=pretrained)

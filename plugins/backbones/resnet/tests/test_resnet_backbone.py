@@ -192,7 +192,7 @@ def test_frozen_stages_stay_frozen_after_init_weights(tmp_path) -> None:
 
 
 def test_build_through_the_registry() -> None:
-    from segdet.registry import build
+    from segdet.api import build
 
     net = build(dict(type="ResNet", depth=18, base_channels=8), "backbones")
     assert isinstance(net, ResNet) and net.out_channels == [8, 16, 32, 64]
@@ -216,7 +216,7 @@ def test_checkpoint_names_resolve_without_downloading() -> None:
 
 
 def test_bad_checkpoint_names_fail_at_build_and_missing_files_at_init_weights(tmp_path) -> None:
-    from segdet.errors import CheckpointError
+    from segdet.api import CheckpointError
 
     with pytest.raises(ValueError, match="torchvision has no model"):
         ResNet(depth=18, base_channels=8, init_cfg=dict(type="Pretrained", checkpoint="torchvision://resnet7"))

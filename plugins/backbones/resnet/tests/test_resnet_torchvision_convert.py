@@ -41,6 +41,6 @@ def test_converter_strips_module_prefix_and_rejects_other_models() -> None:
 
 
 def test_converter_is_registered() -> None:
-    from segdet.registry import resolve
+    from segdet.api import resolve
 
     assert resolve("torchvision-resnet", "converters") is torchvision_resnet
