@@ -235,3 +235,76 @@ def test_ground_truth_left_untouched(coco_data: Any, backend: str) -> None:
     before = json.dumps(dataset.coco.dataset, sort_keys=True)
     CocoMetric(metric=["bbox", "segm"], backend=backend).evaluate(results, dataset)
     assert json.dumps(dataset.coco.dataset, sort_keys=True) == before  # no 'ignore' flags written back
+
+
+def test_bool_mask_tensors_and_mmdet_tuples_give_the_same_segm(coco_data: Any) -> None:
+    """What a Mask R-CNN returns (bool (N, H, W) Tensors) and MMDetection 2.x's
+    ``(bbox_results, segm_results)`` tuples (RLE per class, optionally with mask scores) agree."""
+    dataset, results = coco_data
+    tensors = [{**r, "masks": torch.from_numpy(r["masks"])} for r in results]
+    tuples, tuples_scored = [], []
+    for r in results:
+        dets = np.concatenate([r["bboxes"].numpy(), r["scores"].numpy()[:, None]], 1)
+        labels = r["labels"].numpy()
+        rles = mask_utils.encode(np.asfortranarray(r["masks"].transpose(1, 2, 0).astype(np.uint8)))
+        bbox_res = [dets[labels == k] for k in range(3)]
+        segm_res = [[rles[i] for i in np.flatnonzero(labels == k)] for k in range(3)]
+        tuples.append((bbox_res, segm_res))
+        tuples_scored.append((bbox_res, (segm_res, [d[:, 4] for d in bbox_res])))
+    metric = CocoMetric(metric=["bbox", "segm"], backend="pycocotools")
+    reference = metric.evaluate(results, dataset)
+    assert 0 < reference["segm_mAP"] < 1
+    assert metric.evaluate(tensors, dataset) == reference
+    assert metric.evaluate(tuples, dataset) == metric.evaluate(tuples_scored, dataset)
+    # per-class order of the tuple form changes score ties only: same numbers to 3 decimals
+    assert metric.evaluate(tuples, dataset)["segm_mAP"] == pytest.approx(reference["segm_mAP"], abs=2e-3)
+
+
+def test_one_copy_encoding_equals_per_mask_encoding() -> None:
+    from segdet.evaluation.coco_results import encode_masks
+
+    rng = np.random.default_rng(3)
+    masks = rng.random((5, 17, 23)) > 0.6
+    fast = encode_masks(torch.from_numpy(masks))
+    slow = [mask_utils.encode(np.asfortranarray(m.astype(np.uint8))) for m in masks]
+    assert [r["counts"] for r in fast] == [r["counts"].decode("ascii") for r in slow]
+    assert all(r["size"] == [17, 23] for r in fast)
+    np.testing.assert_array_equal(mask_utils.decode(fast).transpose(2, 0, 1), masks)
+    assert encode_masks(torch.zeros(0, 17, 23, dtype=torch.bool)) == []
+    np.testing.assert_array_equal(  # uint8 / float 0-1 masks are thresholded at > 0
+        mask_utils.decode(encode_masks(masks.astype(np.float32))).transpose(2, 0, 1), masks)
+
+
+def test_jsonfile_prefix_and_format_only_write_bbox_and_segm(coco_data: Any, tmp_path: Path) -> None:
+    dataset, results = coco_data
+    prefix = str(tmp_path / "out" / "res")
+    assert CocoMetric(format_only=True, jsonfile_prefix=prefix).evaluate(results, dataset) == {}
+    bbox = json.loads(Path(f"{prefix}.bbox.json").read_text())
+    segm = json.loads(Path(f"{prefix}.segm.json").read_text())
+    n = sum(len(r["bboxes"]) for r in results)
+    assert len(bbox) == len(segm) == n
+    assert set(bbox[0]) == {"image_id", "category_id", "score", "bbox"}
+    assert set(segm[0]) == {"image_id", "category_id", "score", "segmentation"}
+    assert isinstance(segm[0]["segmentation"]["counts"], str) and segm[0]["segmentation"]["size"] == [H, W]
+    # the written files evaluate to the same numbers in plain pycocotools
+    with contextlib.redirect_stdout(io.StringIO()):
+        ev = COCOeval(dataset.coco, dataset.coco.loadRes(f"{prefix}.segm.json"), "segm")
+        ev.params.maxDets = [100, 300, 1000]
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    out = CocoMetric(metric="segm", backend="pycocotools", jsonfile_prefix=str(tmp_path / "again"))
+    assert out.evaluate(results, dataset)["segm_mAP"] == float(f"{ev.stats[0]:.3f}")
+    assert (tmp_path / "again.segm.json").exists()
+    no_masks = [{k: v for k, v in r.items() if k != "masks"} for r in results]
+    CocoMetric(format_only=True, jsonfile_prefix=str(tmp_path / "boxes")).evaluate(no_masks, dataset)
+    assert (tmp_path / "boxes.bbox.json").exists() and not (tmp_path / "boxes.segm.json").exists()
+    with pytest.raises(ValueError, match="jsonfile_prefix"):
+        CocoMetric(format_only=True)
+
+
+def test_masks_not_at_the_original_size_are_refused(coco_data: Any) -> None:
+    dataset, results = coco_data
+    small = [{**r, "masks": r["masks"][:, : H // 2]} for r in results]
+    with pytest.raises(ValueError, match="original image size"):
+        CocoMetric(metric="segm", backend="pycocotools").evaluate(small, dataset)

@@ -124,7 +124,8 @@ def inference_detector(model: nn.Module, imgs: ImageLike | Sequence[ImageLike]
 
     Returns:
         For one image, ``dict(bboxes (N, 4), scores (N,), labels (N,))`` in original-image
-        pixels; for a list, a list of those.
+        pixels, plus ``masks``, a bool (N, H, W) Tensor at the original image size, when the
+        model segments instances (Mask R-CNN); for a list, a list of those.
     """
     from ..data.collate import collate
 
@@ -149,16 +150,19 @@ def inference_detector(model: nn.Module, imgs: ImageLike | Sequence[ImageLike]
     return results_out[0] if single else results_out
 
 
-def show_result(img: ImageLike, result: Result, class_names: Sequence[str] | None = None,
+def show_result(img: ImageLike, result: Mapping[str, Any], class_names: Sequence[str] | None = None,
                 score_thr: float = 0.3, out_file: str | os.PathLike | None = None,
-                thickness: int = 1, font_scale: float = 0.4) -> np.ndarray:
-    """Draw boxes with ``score >= score_thr``, their class names and scores onto ``img``.
+                thickness: int = 1, font_scale: float = 0.4, mask_alpha: float = 0.5) -> np.ndarray:
+    """Draw boxes with ``score >= score_thr``, their class names and scores onto ``img``; instance
+    masks, when the result has them, are laid translucent over the image in the box's colour.
 
     Args:
         img: a file path or a BGR ``uint8`` array (not modified).
-        result: ``dict(bboxes, scores, labels)`` as ``inference_detector`` returns.
+        result: ``dict(bboxes, scores, labels)`` as ``inference_detector`` returns, optionally with
+            ``masks``: bool (N, H, W) at the image size (Tensor or array), or a list of N RLE dicts.
         class_names: names indexed by label; the label number is drawn without them.
         out_file: where to write the drawing (the folder is created).
+        mask_alpha: opacity of the mask colour (0: invisible, 1: opaque). Default 0.5.
 
     Returns:
         The drawn BGR image.
@@ -172,12 +176,13 @@ def show_result(img: ImageLike, result: Result, class_names: Sequence[str] | Non
         canvas = cv2.imread(str(img), cv2.IMREAD_COLOR)
         if canvas is None:
             raise FileNotFoundError(f"show_result: cannot read image {str(img)!r}")
-    bboxes = result["bboxes"].detach().cpu().numpy()
-    scores = result["scores"].detach().cpu().numpy()
-    labels = result["labels"].detach().cpu().numpy()
-    for box, score, label in zip(bboxes, scores, labels):
-        if score < score_thr:
-            continue
+    bboxes = _numpy(result["bboxes"]).reshape(-1, 4)
+    scores = _numpy(result["scores"]).reshape(-1)
+    labels = _numpy(result["labels"]).reshape(-1)
+    keep = scores >= score_thr
+    if result.get("masks") is not None:
+        _blend_masks(canvas, result["masks"], keep, labels, mask_alpha)
+    for box, score, label in zip(bboxes[keep], scores[keep], labels[keep]):
         colour = _colour(int(label))
         x1, y1, x2, y2 = (int(round(float(v))) for v in box)
         cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, thickness)
@@ -193,6 +198,30 @@ def show_result(img: ImageLike, result: Result, class_names: Sequence[str] | Non
         if not cv2.imwrite(str(out_file), canvas):
             raise OSError(f"show_result: cannot write {str(out_file)!r}")
     return canvas
+
+
+def _numpy(x: Any) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def _blend_masks(canvas: np.ndarray, masks: Any, keep: np.ndarray, labels: np.ndarray, alpha: float) -> None:
+    """Mix each kept instance's colour into ``canvas`` (in place) where its mask is set."""
+    if isinstance(masks, (list, tuple)):  # RLE dicts, as CocoMetric / results json hold them
+        from pycocotools import mask as mask_utils
+
+        index = np.flatnonzero(keep)
+        planes = [mask_utils.decode(dict(masks[i])).astype(bool) for i in index]
+    else:
+        arr = _numpy(masks).astype(bool)
+        index = np.flatnonzero(keep)
+        planes = list(arr[index])
+    h, w = canvas.shape[:2]
+    for i, plane in zip(index, planes):
+        if plane.shape != (h, w):
+            raise ValueError(f"show_result: a mask is {plane.shape[1]}x{plane.shape[0]} but the image is "
+                             f"{w}x{h}; masks must be at the original image size")
+        colour = np.asarray(_colour(int(labels[i])), np.float32)
+        canvas[plane] = (canvas[plane].astype(np.float32) * (1 - alpha) + colour * alpha).round().astype(np.uint8)
 
 
 def _colour(label: int) -> tuple[int, int, int]:

@@ -120,8 +120,13 @@ def _configs(dataset: Any, metric: Any) -> list[dict[str, Any]]:
     return configs
 
 
-def build_metrics(dataset: Any, metric: Any = None, **options: Any) -> list[Any]:
+def build_metrics(dataset: Any, metric: Any = None, config_options: Mapping[str, Any] | None = None,
+                  **options: Any) -> list[Any]:
     """Metric objects for ``metric`` on ``dataset`` (see the module docstring for the rules).
+
+    ``options`` must each be taken by some metric. ``config_options`` (the ``evaluation`` section
+    of a config, when ``segdet test --eval`` names other metrics than it was written for) go to the
+    metrics that take them and are otherwise left out; ``options`` win over them.
 
     Raises:
         ConfigError: an unknown option, a short name on a data set without ``evaluator``.
@@ -135,7 +140,7 @@ def build_metrics(dataset: Any, metric: Any = None, **options: Any) -> list[Any]
         kind = cfg.pop("type")
         cls = _resolve(kind, "evaluation.metric")
         named, any_kw = _params(cls)
-        for key, value in options.items():
+        for key, value in {**(config_options or {}), **options}.items():
             if (any_kw or key in named) and key not in cfg:
                 cfg[key] = value
                 used.add(key)
@@ -194,16 +199,17 @@ def evaluate(dataset: Any, results: Sequence[Any], metric: Any = None, logger: A
 
 
 def evaluate_dataset(dataset: Any, results: Sequence[Any], metric: Any = None, logger: Any = None,
-                     **options: Any) -> dict[str, Any]:
+                     config_options: Mapping[str, Any] | None = None, **options: Any) -> dict[str, Any]:
     """What ``EvalHook`` and ``segdet test`` call: :func:`evaluate`, except that a data set with an
     ``evaluate`` of its own (an MMDetection-style override, or a wrapper such as
     ``ConcatDataset``) is asked through it, unless ``metric`` names only registered metric classes."""
     if is_legacy(dataset) and not only_registered(metric):
-        kwargs = dict(options)
+        kwargs = {**(config_options or {}), **options}
         if metric is not None:
             kwargs["metric"] = metric
         return dict(dataset.evaluate(results, logger=logger, **kwargs))
-    return evaluate(dataset, results, metric, logger, **options)
+    metrics = build_metrics(dataset, metric, config_options, **options)
+    return run_metrics(metrics, results, dataset, as_logger(logger))
 
 
 def only_registered(metric: Any) -> bool:
