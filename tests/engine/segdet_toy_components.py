@@ -13,6 +13,9 @@ import torch
 from torch import nn
 
 from segdet.registry import register
+from segdet.testing import LinearToy, linear_batches
+
+__all__ = ["LinearToy", "ToyDataset", "ToyDetector", "linear_batches", "parse_losses", "toy_config"]
 
 
 def parse_losses(losses: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
@@ -208,24 +211,3 @@ def toy_config(work_dir: str, **overrides: Any) -> dict[str, Any]:
     )
     cfg.update(overrides)
     return cfg
-
-
-class LinearToy(nn.Module):
-    """``y = w x``; ``train_step`` returns the mean squared error against ``data['y']`` (fast runner tests)."""
-
-    def __init__(self, in_features: int = 4, out_features: int = 2, bias: bool = True) -> None:
-        super().__init__()
-        self.fc = nn.Linear(in_features, out_features, bias=bias)
-
-    def train_step(self, data: dict, optimizer: Any = None) -> dict[str, Any]:
-        loss = ((self.fc(data["x"]) - data["y"]) ** 2).mean()
-        return dict(loss=loss, log_vars={"loss": float(loss.item())}, num_samples=data["x"].shape[0])
-
-    def val_step(self, data: dict, optimizer: Any = None) -> dict[str, Any]:
-        return self.train_step(data, optimizer)
-
-
-def linear_batches(num_batches: int, batch_size: int = 2, seed: int = 0) -> list[dict[str, torch.Tensor]]:
-    g = torch.Generator().manual_seed(seed)
-    return [dict(x=torch.randn(batch_size, 4, generator=g), y=torch.randn(batch_size, 2, generator=g))
-            for _ in range(num_batches)]

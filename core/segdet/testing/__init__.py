@@ -17,6 +17,8 @@ See docs/PLUGINS.md and :mod:`segdet.testing.contracts` for what each group is c
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .contracts import (
     ContractCase,
     ContractViolation,
@@ -28,6 +30,18 @@ from .contracts import (
     static_problems,
 )
 
+_TOYS = (
+    "EpochBasedRunner",
+    "IterBasedRunner",
+    "LinearToy",
+    "PixelCrossEntropy",
+    "linear_batches",
+    "read_checkpoint",
+    "register_training_hooks",
+    "registered",
+    "toy_runner",
+)
+
 __all__ = [
     "ContractCase",
     "ContractViolation",
@@ -37,4 +51,14 @@ __all__ = [
     "component_problems",
     "default_results",
     "static_problems",
+    # toys (segdet.testing.toys, imported on first use: the pytest plugin stays light)
+    *_TOYS,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TOYS:
+        from . import toys
+
+        return getattr(toys, name)
+    raise AttributeError(f"module 'segdet.testing' has no attribute {name!r}")

@@ -5,7 +5,7 @@ import pytest
 import torch
 from segdet_losses.utils import reduce_loss, weight_reduce_loss
 
-from segdet.registry import build
+from segdet.api import build
 
 EPS = torch.finfo(torch.float32).eps
 

@@ -8,9 +8,7 @@ import pytest
 import torch
 
 from segdet import Config, build_model
-from segdet.errors import UnknownComponentError
-from segdet.models.builder import build_downstream
-from segdet.registry import build, components
+from segdet.api import UnknownComponentError, build, build_downstream, components
 
 ROOT = Path(__file__).resolve().parents[4]
 REFERENCE = ROOT.parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"

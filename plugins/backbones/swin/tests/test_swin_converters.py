@@ -17,7 +17,7 @@ import torch.nn.functional as F
 import torchvision
 from segdet_backbone_swin import SwinTransformer, convert_official_swin, convert_torchvision_swin
 
-from segdet.registry import resolve
+from segdet.api import resolve
 
 
 def _random_torchvision_swin_t() -> torch.nn.Module:

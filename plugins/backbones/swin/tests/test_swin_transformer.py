@@ -8,7 +8,7 @@ import pytest
 import torch
 from segdet_backbone_swin import SwinTransformer
 
-from segdet.registry import build
+from segdet.api import build
 
 REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 REFERENCE_MODELS = [

@@ -8,7 +8,7 @@ import pytest
 import torch
 from segdet_head_atss.atss_head import anchor_centerness
 
-from segdet.registry import build, find_info
+from segdet.api import build, find_info
 
 REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 

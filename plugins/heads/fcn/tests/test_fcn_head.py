@@ -7,29 +7,18 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 from segdet_head_fcn import FCNHead
 from torch import nn
 
-from segdet.registry import register, unregister
+from segdet.testing import PixelCrossEntropy, registered
 
 REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 
 
-class _CE(nn.Module):
-    """Pixel cross-entropy stand-in, so this plugin's tests need no loss plugin."""
-
-    loss_name = "loss_ce"
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor, weight: object = None, ignore_index: int = 255) -> torch.Tensor:
-        return F.cross_entropy(x, y, ignore_index=ignore_index)
-
-
 @pytest.fixture(autouse=True)
 def _loss() -> Iterator[None]:
-    register("losses", "FCNTestCE", force=True)(_CE)
-    yield
-    unregister("losses", "FCNTestCE")
+    with registered("losses", "FCNTestCE", PixelCrossEntropy):
+        yield
 
 
 def _head(**kw: object) -> FCNHead:

@@ -8,7 +8,7 @@ import pytest
 import torch
 from segdet_head_fcos.fcos_head import distance_centerness
 
-from segdet.registry import build, find_info
+from segdet.api import build, find_info
 
 REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 TINY = {"type": "FCOSHead", "num_classes": 2, "in_channels": 8, "feat_channels": 8, "stacked_convs": 1,

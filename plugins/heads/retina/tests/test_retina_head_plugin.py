@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from segdet.registry import build, find_info
+from segdet.api import build, find_info
 
 REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 

@@ -1,34 +1,17 @@
 """EMAHook: MMCV's update formula, swap for evaluation, checkpoint layout, resume."""
 from __future__ import annotations
 
-import logging
-
 import pytest
 import torch
 from segdet_hook_ema import EMAHook
 from segdet_hook_ema.ema import ema_buffer_name
-from torch import nn
 
-from segdet.engine import EpochBasedRunner, Hook
-from segdet.engine.checkpoint import read_checkpoint
-from segdet.engine.train import register_training_hooks
-
-LOG = logging.getLogger("segdet")
-
-
-class _Lin(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(3, 1)
-
-    def train_step(self, data, optimizer=None):
-        loss = ((self.fc(data["x"]) - data["y"]) ** 2).mean()
-        return dict(loss=loss, log_vars={"loss": float(loss.detach())}, num_samples=len(data["x"]))
+from segdet.api import Hook
+from segdet.testing import LinearToy, linear_batches, read_checkpoint, toy_runner
 
 
 def _batches(n=4):
-    g = torch.Generator().manual_seed(0)
-    return [dict(x=torch.randn(2, 3, generator=g), y=torch.randn(2, 1, generator=g)) for _ in range(n)]
+    return linear_batches(n, in_features=3, out_features=1)
 
 
 class _Spy(Hook):
@@ -50,12 +33,8 @@ class _Spy(Hook):
 
 
 def _runner(tmp_path, epochs=2, ema_priority=49, resume=None):
-    torch.manual_seed(0)
-    model = _Lin()
-    runner = EpochBasedRunner(model, torch.optim.SGD(model.parameters(), lr=0.1), work_dir=str(tmp_path),
-                              logger=LOG, max_epochs=epochs)
-    runner.show_progress = False
-    register_training_hooks(runner, dict(checkpoint_config=dict(interval=1), log_config=dict(interval=100)))
+    runner = toy_runner(LinearToy(3, 1), work_dir=str(tmp_path), max_epochs=epochs,
+                        hooks_cfg=dict(checkpoint_config=dict(interval=1), log_config=dict(interval=100)))
     ema = EMAHook(momentum=0.3, interval=1, warm_up=2)
     runner.register_hook(ema, ema_priority)
     spy = _Spy()

@@ -1,15 +1,13 @@
 """NumClassCheckHook stops a run whose heads disagree with the data set's classes."""
 from __future__ import annotations
 
-import logging
-
 import pytest
 import torch
 from segdet_hook_numclasscheck import NumClassCheckHook
 from torch import nn
 
-from segdet.engine import EpochBasedRunner
-from segdet.errors import ConfigError
+from segdet.api import ConfigError
+from segdet.testing import toy_runner
 
 
 class _Head(nn.Module):
@@ -41,10 +39,7 @@ class ShapesDataset(list):
 
 
 def _run(num_classes, dataset, workflow=(("train", 1),)):
-    model = _Model(num_classes)
-    runner = EpochBasedRunner(model, torch.optim.SGD(model.parameters(), lr=0.1),
-                              logger=logging.getLogger("segdet"), max_epochs=1)
-    runner.show_progress = False
+    runner = toy_runner(_Model(num_classes))
     runner.register_hook(NumClassCheckHook())
     loader = torch.utils.data.DataLoader(dataset, batch_size=None)
     runner.run([loader] * len(workflow), list(workflow))
@@ -66,10 +61,7 @@ def test_checked_before_val_epoch():
     class ValSet(ShapesDataset):
         CLASSES = ("a", "b")
 
-    model = _Model(3)
-    runner = EpochBasedRunner(model, torch.optim.SGD(model.parameters(), lr=0.1),
-                              logger=logging.getLogger("segdet"), max_epochs=1)
-    runner.show_progress = False
+    runner = toy_runner(_Model(3))
     runner.register_hook(NumClassCheckHook())
     loaders = [torch.utils.data.DataLoader(ShapesDataset([torch.zeros(2)]), batch_size=None),
                torch.utils.data.DataLoader(ValSet([torch.zeros(2)]), batch_size=None)]

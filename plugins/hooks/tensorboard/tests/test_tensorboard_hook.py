@@ -1,42 +1,29 @@
 """TensorboardLoggerHook writes real event files: read back with tensorboard's EventAccumulator."""
 from __future__ import annotations
 
-import logging
-
 import pytest
-import torch
-from torch import nn
 
-from segdet.engine import EpochBasedRunner
-from segdet.engine.train import register_training_hooks
+from segdet.testing import LinearToy, linear_batches, register_training_hooks, toy_runner
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 
 
-class _Lin(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(3, 1)
-
+class _Lin(LinearToy):
     def train_step(self, data, optimizer=None):
-        loss = ((self.fc(data["x"]) - data["y"]) ** 2).mean()
-        return dict(loss=loss, log_vars={"loss": float(loss.detach()), "loss_aux": 0.5}, num_samples=len(data["x"]))
+        out = super().train_step(data, optimizer)
+        out["log_vars"]["loss_aux"] = 0.5
+        return out
 
 
 def test_scalars_and_tags_are_written(tmp_path):
-    torch.manual_seed(0)
-    model = _Lin()
-    runner = EpochBasedRunner(model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
-                              work_dir=str(tmp_path), logger=logging.getLogger("segdet"), max_epochs=2)
-    runner.show_progress = False
+    runner = toy_runner(_Lin(3, 1), work_dir=str(tmp_path), max_epochs=2, momentum=0.9)
     runner.tags = ["exp-a", "shapes"]
-    register_training_hooks(runner, dict(
+    runner_hooks = dict(
         lr_config=dict(policy="step", step=[1]),
         checkpoint_config=dict(interval=-1, save_last=False),
-        log_config=dict(interval=2, hooks=[dict(type="TextLoggerHook"), dict(type="TensorboardLoggerHook")])))
-    g = torch.Generator().manual_seed(0)
-    batches = [dict(x=torch.randn(2, 3, generator=g), y=torch.randn(2, 1, generator=g)) for _ in range(4)]
-    runner.run([batches], [("train", 1)])
+        log_config=dict(interval=2, hooks=[dict(type="TextLoggerHook"), dict(type="TensorboardLoggerHook")]))
+    register_training_hooks(runner, runner_hooks)
+    runner.run([linear_batches(4, in_features=3, out_features=1)], [("train", 1)])
 
     acc = event_accumulator.EventAccumulator(str(tmp_path / "tf_logs"),
                                              size_guidance={event_accumulator.TENSORS: 0})

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from segdet_neck_bifpn import BiFPN
 from segdet_neck_bifpn._layers import WeightedFusion, downsample_to
 
-from segdet.registry import build
+from segdet.api import build
 
 
 def pyramid(channels: list[int], size: tuple[int, int], batch: int = 2) -> list[torch.Tensor]:
@@ -114,7 +114,7 @@ def test_downsample_is_same_padded_max_pool() -> None:
 
 def test_build_with_channels_from_a_swin_backbone() -> None:
     pytest.importorskip("segdet_backbone_swin")
-    from segdet.models.builder import build_downstream
+    from segdet.api import build_downstream
     backbone = build(dict(type="SwinTransformer", embed_dims=8, depths=(1, 1, 1, 1),
                           num_heads=(1, 1, 2, 2), window_size=4), "backbones")
     neck = build_downstream(dict(type="BiFPN", out_channels=16, start_level=1, num_outs=5,

@@ -179,7 +179,7 @@ def test_pretrained_init_cfg_loads_neck_weights(tmp_path: Path) -> None:
 
 
 def test_build_through_the_registry() -> None:
-    from segdet.registry import build
+    from segdet.api import build
 
     fpn = build(dict(type="FPN", in_channels=_IN, out_channels=8, num_outs=5, add_extra_convs=True), "necks")
     assert isinstance(fpn, FPN) and len(fpn(_inputs(32, 32))) == 5
