@@ -22,7 +22,7 @@ _WORKER = textwrap.dedent("""
     import segdet_toy_components as toy
     from segdet.engine.dist import init_dist, get_dist_info, wrap_for_training, all_gather_object
     from segdet.engine.env import set_random_seed
-    from segdet.engine.loaders import build_loader
+    from segdet.data.builder import build_dataloader
     from segdet.engine.test import multi_gpu_test, single_gpu_test
     from segdet.engine.train import train_model
     from segdet.registry import build
@@ -55,9 +55,9 @@ _WORKER = textwrap.dedent("""
 
     # 3. multi_gpu_test gathers every result in data set order
     val = build(dict(type="ToyDataset", num=5, seed=1, test_mode=True), "datasets")
-    dist_results = multi_gpu_test(runner.model, build_loader(val, 1, 0, dist=True, shuffle=False))
+    dist_results = multi_gpu_test(runner.model, build_dataloader(val, 1, 0, dist=True, shuffle=False))
     if rank == 0:
-        local = single_gpu_test(runner.model, build_loader(val, 1, 0, dist=False, shuffle=False))
+        local = single_gpu_test(runner.model, build_dataloader(val, 1, 0, dist=False, shuffle=False))
         assert len(dist_results) == 5
         for a, b in zip(dist_results, local):
             assert torch.allclose(a["bboxes"], b["bboxes"]) and torch.equal(a["labels"], b["labels"])

@@ -166,7 +166,7 @@ def _parse_eval_options(items: Sequence[str]) -> dict[str, Any]:
 
 
 def _build_test_loader(cfg: Any, aug_test: bool, distributed: bool) -> Any:
-    from segdet.engine.loaders import build_dataset_from_cfg, build_loader
+    from segdet.data.builder import build_dataloader, build_dataset
 
     test_cfg = copy.deepcopy(to_plain(cfg["data"]["test"]))
     samples_per_gpu = int(test_cfg.pop("samples_per_gpu", 1))
@@ -176,12 +176,12 @@ def _build_test_loader(cfg: Any, aug_test: bool, distributed: bool) -> Any:
             fail("--aug-test: data.test.pipeline has no MultiScaleFlipAug step to switch to multi-scale + flip")
         samples_per_gpu = 1
     try:
-        dataset = build_dataset_from_cfg(test_cfg, dict(test_mode=True))
+        dataset = build_dataset(test_cfg, dict(test_mode=True))
     except FileNotFoundError as err:
         hint = shapes_hint(cfg)
         fail(f"{err}" + (f"\nThe shapes data set is missing; make it with:\n    {hint}" if hint else ""))
     workers = int(cfg["data"].get("workers_per_gpu", 2))
-    return build_loader(dataset, samples_per_gpu, workers, dist=distributed, shuffle=False)
+    return build_dataloader(dataset, samples_per_gpu, workers, dist=distributed, shuffle=False)
 
 
 def _run(cfg: Any, checkpoint: str, evals: list[str], out: str | None, format_only: bool, aug_test: bool,

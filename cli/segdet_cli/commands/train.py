@@ -96,17 +96,17 @@ def _apply_debug(cfg: Any) -> None:
 
 def prepare_datasets_or_fail(cfg: Any, debug: bool = False) -> list[Any]:
     """Build the training data set(s) before any model, turning missing files into a fix."""
-    from segdet.engine.loaders import build_dataset_from_cfg
+    from segdet.data.builder import build_dataset
     from segdet.errors import SegdetError
 
     try:
-        datasets = [build_dataset_from_cfg(to_plain(cfg["data"]["train"]))]
+        datasets = [build_dataset(to_plain(cfg["data"]["train"]))]
         workflow = cfg.get("workflow") or [("train", 1)]
         if len(workflow) == 2:
             val = copy.deepcopy(to_plain(cfg["data"]["val"]))
             train_cfg = to_plain(cfg["data"]["train"])
             val["pipeline"] = train_cfg.get("pipeline", train_cfg.get("dataset", {}).get("pipeline"))
-            datasets.append(build_dataset_from_cfg(val))
+            datasets.append(build_dataset(val))
     except (FileNotFoundError, SegdetError) as err:
         hint = shapes_hint(cfg) if isinstance(err, FileNotFoundError) else ""
         if hint and "segdet data shapes" in str(err):
@@ -244,11 +244,11 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
                 segdet_version=env["segdet"], plugins=env["plugins_used"], git_hash=env["git_hash"])
     val_dataset = None
     if not no_validate and debug:
-        from segdet.engine.loaders import build_dataset_from_cfg
+        from segdet.data.builder import build_dataset
 
         val_cfg = copy.deepcopy(to_plain(cfg["data"]["val"]))
         val_cfg.pop("samples_per_gpu", None)
-        val_dataset = debug_subset(build_dataset_from_cfg(val_cfg, dict(test_mode=True)), _DEBUG_VAL_IMAGES,
+        val_dataset = debug_subset(build_dataset(val_cfg, dict(test_mode=True)), _DEBUG_VAL_IMAGES,
                                    evaluable=True)
     runner = train_model(model, datasets, cfg, distributed=distributed, validate=not no_validate,
                          timestamp=timestamp, meta=meta, device=dev, logger=logger, val_dataset=val_dataset,

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..config import to_plain
+from ..data.builder import build_dataloader, build_dataset
 from ..errors import ConfigError
 from ..registry import build
 from .amp import amp_settings
@@ -26,7 +27,6 @@ from .hooks import (
     build_lr_hook,
     build_momentum_hook,
 )
-from .loaders import build_dataset_from_cfg, build_loader
 from .logger import get_logger
 from .optimizer import build_optimizer
 from .runner import BaseRunner, IterBasedRunner, build_runner
@@ -125,11 +125,11 @@ def _build_val_loader(cfg: Mapping[str, Any], distributed: bool, val_dataset: An
     if val_dataset is None:
         val_cfg = copy.deepcopy(to_plain(data["val"]))
         val_cfg.pop("samples_per_gpu", None)
-        val_dataset = build_dataset_from_cfg(val_cfg, dict(test_mode=True))
+        val_dataset = build_dataset(val_cfg, dict(test_mode=True))
     args = dict(samples_per_gpu=to_plain(data["val"]).get("samples_per_gpu", 1),
                 workers_per_gpu=data.get("workers_per_gpu", 2), dist=distributed, shuffle=False)
     args.update(to_plain(data.get("val_dataloader", {})))
-    return build_loader(val_dataset, **args)
+    return build_dataloader(val_dataset, **args)
 
 
 def train_model(model: nn.Module, datasets: Union[Any, Sequence[Any]], cfg: Any, distributed: bool = False,
@@ -147,7 +147,7 @@ def train_model(model: nn.Module, datasets: Union[Any, Sequence[Any]], cfg: Any,
     datasets = list(datasets) if isinstance(datasets, (list, tuple)) else [datasets]
     rank, world_size = get_dist_info()
     seed = cfg.get("seed")
-    loaders = [build_loader(ds, **_loader_args(cfg, distributed, seed)) for ds in datasets]
+    loaders = [build_dataloader(ds, **_loader_args(cfg, distributed, seed)) for ds in datasets]
     dev = resolve_device(device)
     if uses_sync_bn(to_plain(cfg.get("model", {}))) or any(isinstance(m, nn.SyncBatchNorm) for m in model.modules()):
         model = convert_sync_batchnorm(model, dev, logger, distributed)
