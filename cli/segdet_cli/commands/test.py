@@ -19,8 +19,6 @@ from .train import _check_config, shapes_hint
 __all__ = ["test", "enable_aug_test", "save_results"]
 
 _AUG_RATIOS = (0.75, 1.0, 1.25)
-_HOOK_ONLY_KEYS = ("interval", "tmpdir", "start", "gpu_collect", "save_best", "rule", "by_epoch",
-                   "dynamic_intervals", "greater_keys", "less_keys", "out_dir", "type")
 
 
 def _scaled(scale: Any, ratio: float) -> tuple[int, int]:
@@ -105,15 +103,18 @@ def _load_weights(model: Any, checkpoint: str, logger: Any) -> dict:
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
 @click.option("--eval", "evals", cls=GreedyOption, multiple=True, metavar="METRIC ...",
-              help="Metrics to compute, e.g. --eval bbox segm, or mIoU.")
+              help="Metrics to compute: short names (--eval bbox segm, mIoU) or metric classes "
+                   "of the segdet.metrics group (--eval CocoMetric MyMetric).")
 @click.option("--out", default=None, help="Write the raw results to a .pkl or .json file.")
-@click.option("--format-only", is_flag=True, help="Only format results (dataset.format_results), no metrics.")
+@click.option("--format-only", is_flag=True,
+              help="Only write the results in the data set's format (COCO: <jsonfile_prefix>.bbox.json "
+                   "and .segm.json), no metrics.")
 @click.option("--aug-test", is_flag=True, help="Multi-scale (x0.75, x1, x1.25) + flip test-time augmentation.")
 @click.option("--show-dir", default=None, help="Write images with predictions drawn into this folder.")
 @click.option("--work-dir", default=None, help="Also write the metrics as eval_<timestamp>.json here.")
 @cfg_options_option
 @click.option("--eval-options", "eval_options", cls=GreedyOption, multiple=True, metavar="KEY=VALUE ...",
-              help="Extra keyword arguments of dataset.evaluate, e.g. classwise=True.")
+              help="Options of the metrics, e.g. classwise=True or jsonfile_prefix=work_dirs/results.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")
 @click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none")
 def test(config: str, checkpoint: str, evals: Sequence[str], out: str | None, format_only: bool,
@@ -220,17 +221,37 @@ def _run(cfg: Any, checkpoint: str, evals: list[str], out: str | None, format_on
 
 
 def _format_only(dataset: Any, results: list[Any], options: dict[str, Any], work_dir: str | None) -> None:
-    """``dataset.format_results``: MMDetection's ``jsonfile_prefix=...`` or an ``outfile=...`` signature."""
+    """Write the results in the data set's submission format, no metric.
+
+    Through the evaluation route, the data set's ``evaluator`` gets ``format_only=True`` and
+    ``jsonfile_prefix`` (default ``<work_dir or .>/results``): COCO writes ``<prefix>.bbox.json``
+    and, with masks, ``<prefix>.segm.json``. A data set with an ``evaluate`` of its own keeps
+    MMDetection's ``dataset.format_results(results, jsonfile_prefix=...)`` (or ``outfile=...``).
+    """
+    import glob
     import inspect
 
+    from segdet.errors import ConfigError
+    from segdet.evaluation.route import build_metrics, is_legacy, run_metrics
+
+    options = dict(options)
+    prefix = options.pop("jsonfile_prefix", None) or os.path.join(work_dir or ".", "results")
+    if not is_legacy(dataset):
+        try:
+            metrics = build_metrics(dataset, None, format_only=True, jsonfile_prefix=prefix, **options)
+        except ConfigError as err:
+            fail(f"--format-only: {err}")
+        run_metrics(metrics, results, dataset)
+        click.echo(f"formatted results: {', '.join(sorted(glob.glob(glob.escape(prefix) + '.*.json')))}")
+        return
     fmt = getattr(dataset, "format_results", None)
     if fmt is None:
         fail(f"--format-only: {type(dataset).__name__} has no format_results()")
         return
     params = inspect.signature(fmt).parameters
-    options = dict(options)
-    if "outfile" in params and "outfile" not in options:
-        prefix = options.pop("jsonfile_prefix", None) or os.path.join(work_dir or ".", "results")
+    if "jsonfile_prefix" in params:
+        options["jsonfile_prefix"] = prefix
+    elif "outfile" in params and "outfile" not in options:
         options["outfile"] = f"{prefix}.bbox.json"
     unknown = [k for k in options if k not in params]
     if unknown:
@@ -242,11 +263,21 @@ def _format_only(dataset: Any, results: list[Any], options: dict[str, Any], work
 
 def _evaluate(cfg: Any, dataset: Any, results: list[Any], evals: list[str], eval_options: dict[str, Any],
               work_dir: str | None, checkpoint: str) -> None:
-    eval_kwargs = dict(to_plain(cfg.get("evaluation") or {}))
-    for key in _HOOK_ONLY_KEYS:
-        eval_kwargs.pop(key, None)
-    eval_kwargs.update(eval_options, metric=evals if len(evals) > 1 else evals[0])
-    metrics = dataset.evaluate(results, **eval_kwargs)
+    """``--eval NAME ...`` through the evaluation route: short names (``bbox``, ``segm``, ``mIoU``)
+    are read by the data set's ``evaluator``, names of the ``segdet.metrics`` group build that
+    metric. The config's ``evaluation`` options go to the metrics that take them; every
+    ``--eval-options`` key must be taken by one."""
+    from segdet.errors import ConfigError
+    from segdet.evaluation.route import evaluate_dataset
+
+    # the hook's own keys (interval, save_best ...) are taken by no metric, so they drop out
+    cfg_options = dict(to_plain(cfg.get("evaluation") or {}))
+    cfg_options.pop("metric", None)
+    try:
+        metrics = evaluate_dataset(dataset, results, metric=evals if len(evals) > 1 else evals[0],
+                                   config_options=cfg_options, **eval_options)
+    except ConfigError as err:
+        fail(f"--eval {' '.join(evals)}: {err}")
     for name, value in metrics.items():
         click.echo(f"{name}: {value:.4f}" if isinstance(value, float) else f"{name}: {value}")
     if work_dir:
