@@ -14,6 +14,7 @@ import click
 from segdet.config import to_plain
 
 from ._common import GreedyOption, cfg_options_option, fail, load_config
+from ._datasets import require_not_empty
 
 __all__ = ["train", "prepare_datasets_or_fail", "debug_subset", "shapes_hint"]
 
@@ -108,14 +109,26 @@ def prepare_datasets_or_fail(cfg: Any, debug: bool = False) -> list[Any]:
             val["pipeline"] = train_cfg.get("pipeline", train_cfg.get("dataset", {}).get("pipeline"))
             datasets.append(build_dataset(val))
     except (FileNotFoundError, SegdetError) as err:
-        hint = shapes_hint(cfg) if isinstance(err, FileNotFoundError) else ""
+        hint = shapes_hint(cfg) if isinstance(err, FileNotFoundError) and _missing_is_shapes(err) else ""
         if hint and "segdet data shapes" in str(err):
             hint = ""  # the data set's own message already says it
         fail(f"{err}" + (f"\nThe shapes data set is missing; make it with:\n    {hint}" if hint else ""))
+    config = getattr(cfg, "filename", None) or "config"
+    for split, ds in zip(("train", "val"), datasets):
+        try:
+            require_not_empty(split, ds, to_plain(cfg["data"][split]), config)
+        except SegdetError as err:
+            fail(str(err))
     if debug:
         n = _DEBUG_ITERS * int(cfg["data"].get("samples_per_gpu", 2))
         datasets = [debug_subset(ds, n) for ds in datasets]
     return datasets
+
+
+def _missing_is_shapes(err: BaseException) -> bool:
+    """The shapes hint only when the missing path is under the shapes data (not any other folder)."""
+    missing = str(getattr(err, "filename", None) or err)
+    return "shapes" in missing
 
 
 def _check_config(cfg: Any) -> None:
@@ -202,7 +215,9 @@ def train(config: str, work_dir: str | None, load_from: str | None, resume_from:
     try:
         _run(cfg, config, work_dir, no_validate, seed, deterministic, debug, device, launcher, list(tags))
     except SegdetError as err:
-        raise click.ClickException(f"{type(err).__name__}: {err}") from err
+        from segdet_cli.main import describe_error
+
+        raise click.ClickException(describe_error(err)) from err
 
 
 def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | None, deterministic: bool,
@@ -243,13 +258,15 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
                 exp_name=os.path.basename(config), CLASSES=classes, tags=tags,
                 segdet_version=env["segdet"], plugins=env["plugins_used"], git_hash=env["git_hash"])
     val_dataset = None
-    if not no_validate and debug:
+    if not no_validate:
         from segdet.data.builder import build_dataset
 
         val_cfg = copy.deepcopy(to_plain(cfg["data"]["val"]))
         val_cfg.pop("samples_per_gpu", None)
-        val_dataset = debug_subset(build_dataset(val_cfg, dict(test_mode=True)), _DEBUG_VAL_IMAGES,
-                                   evaluable=True)
+        val_dataset = build_dataset(val_cfg, dict(test_mode=True))
+        require_not_empty("val", val_dataset, val_cfg, getattr(cfg, "filename", None) or config, test_mode=True)
+        if debug:
+            val_dataset = debug_subset(val_dataset, _DEBUG_VAL_IMAGES, evaluable=True)
     runner = train_model(model, datasets, cfg, distributed=distributed, validate=not no_validate,
                          timestamp=timestamp, meta=meta, device=dev, logger=logger, val_dataset=val_dataset,
                          tags=tags)

@@ -1,0 +1,70 @@
+"""Checks run on built data sets before any training: an empty split is an error naming its file
+and the filter that emptied it."""
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["empty_split_message", "require_not_empty"]
+
+
+def _inner(ds_cfg: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The data set a wrapper (``RepeatDataset``, ``ClassBalancedDataset``...) wraps."""
+    inner = ds_cfg.get("dataset")
+    return _inner(inner) if isinstance(inner, Mapping) else ds_cfg
+
+
+def _count(ds_cfg: Mapping[str, Any], **overrides: Any) -> int | None:
+    """Length of the data set built from ``ds_cfg`` with ``overrides``, ``None`` if that fails."""
+    from segdet.data.builder import build_dataset
+
+    cfg = copy.deepcopy(dict(_inner(ds_cfg)))
+    cfg.update(overrides)
+    try:
+        return len(build_dataset(cfg))
+    except Exception:  # only used to explain an emptiness already found
+        return None
+
+
+def empty_split_message(split: str, ds_cfg: Mapping[str, Any], config: str, test_mode: bool) -> str:
+    """Why ``data.<split>`` holds no image: the file, and which filter removed the images."""
+    inner = _inner(ds_cfg)
+    source = inner.get("ann_file") or inner.get("img_dir") or inner.get("img_prefix") or "?"
+    root = inner.get("data_root")
+    where = f"{source!r}" + (f" (data_root {root!r})" if root else "")
+    head = f"{config}: data.{split} is empty: {inner.get('type', 'the data set')} read 0 images from {where}"
+    classes = inner.get("classes")
+    cls_text = f" of classes={list(classes) if not isinstance(classes, str) else classes!r}" if classes else ""
+    if test_mode:
+        reason = ("the file lists no image" if "ann_file" in inner else
+                  f"no file in it ends with img_suffix={inner.get('img_suffix', '.jpg')!r}")
+        return f"{head}; {reason}. Point data.{split} at the right file."
+    unfiltered = _count(ds_cfg, test_mode=True)
+    if not unfiltered:
+        reason = ("the file lists no image" if "ann_file" in inner else
+                  f"no file in it ends with img_suffix={inner.get('img_suffix', '.jpg')!r}")
+        return f"{head}; {reason}. Point data.{split} at the right file."
+    gt_filter = inner.get("filter_empty_gt", True)
+    kept_without_gt_filter = _count(ds_cfg, filter_empty_gt=False) if gt_filter else None
+    if kept_without_gt_filter:
+        return (f"{head}: the file holds {unfiltered} images, and filter_empty_gt=True dropped every one, "
+                f"since none has an annotation{cls_text}. Check data.{split}.classes against the "
+                f"categories of the file, or set data.{split}.filter_empty_gt=False.")
+    filters = "images under 32 pixels on a side"
+    if gt_filter and kept_without_gt_filter is not None:
+        filters += f", images without an annotation{cls_text}"
+    return (f"{head}: the file holds {unfiltered} images, and the training filters ({filters}) dropped "
+            "all of them. Check the image sizes and annotations of the file.")
+
+def require_not_empty(split: str, dataset: Any, ds_cfg: Mapping[str, Any], config: str,
+                      test_mode: bool = False) -> None:
+    """Raise :class:`segdet.errors.DataError` when ``dataset`` has no item."""
+    from segdet.errors import DataError
+
+    try:
+        size = len(dataset)
+    except TypeError:
+        return
+    if size == 0:
+        raise DataError(empty_split_message(split, ds_cfg, config, test_mode))
