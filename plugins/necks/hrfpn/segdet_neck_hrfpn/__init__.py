@@ -1,0 +1,4 @@
+"""HRFPN neck for segdet (HRNetV2p pyramids, MMDetection keys)."""
+from .hrfpn import HRFPN
+
+__all__ = ["HRFPN"]
