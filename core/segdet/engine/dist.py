@@ -1,22 +1,19 @@
 """torch.distributed helpers: start-up under ``torchrun``, model wrapping, gathering results."""
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import warnings
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
 __all__ = [
-    "init_dist", "get_dist_info", "broadcast_buffers", "is_main_process", "master_only", "all_gather_object", "barrier",
+    "init_dist", "get_dist_info", "broadcast_buffers", "all_gather_object", "barrier",
     "StepAdapter", "wrap_for_training", "convert_sync_batchnorm", "revert_sync_batchnorm",
 ]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def init_dist(launcher: str = "pytorch", backend: str | None = None, device: str | None = None) -> torch.device:
@@ -48,21 +45,6 @@ def get_dist_info() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
-
-
-def is_main_process() -> bool:
-    return get_dist_info()[0] == 0
-
-
-def master_only(func: F) -> F:
-    """Run ``func`` on rank 0 only (returns None elsewhere)."""
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if is_main_process():
-            return func(*args, **kwargs)
-        return None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def barrier() -> None:

@@ -5,7 +5,7 @@ import logging
 import os
 import sys
 
-__all__ = ["get_logger", "print_log"]
+__all__ = ["get_logger"]
 
 _INITIALIZED: set[str] = set()
 _FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
@@ -50,11 +50,3 @@ def get_logger(name: str = "segdet", log_file: str | None = None,
     for handler in logger.handlers:
         handler.setLevel(level)
     return logger
-
-
-def print_log(msg: str, logger: logging.Logger | None = None, level: int = logging.INFO) -> None:
-    """Log ``msg`` to ``logger``, or print it when no logger is given."""
-    if logger is None:
-        print(msg)
-    else:
-        logger.log(level, msg)
