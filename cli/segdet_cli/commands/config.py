@@ -18,7 +18,31 @@ def check_config_problems(cfg: Mapping[str, Any]) -> list[str]:
         import_custom_modules(cfg.get("custom_imports"), source=str(getattr(cfg, "filename", "config")))
     except SegdetError as err:
         return [str(err)]
-    return check_config(cfg)
+    problems = check_config(cfg)
+    if not problems and isinstance(cfg.get("model"), Mapping):
+        problems = _build_problems(cfg["model"])
+    return problems
+
+
+def _build_problems(model_cfg: Mapping[str, Any]) -> list[str]:
+    """Build the model without allocating weights (meta device) to catch shape disagreements:
+    channels a config gives that upstream does not produce, prior strides the neck does not have."""
+    import torch
+
+    from segdet.errors import SegdetError
+    from segdet.models.builder import build_model
+
+    try:
+        with torch.device("meta"):
+            build_model(model_cfg)
+    except SegdetError as err:
+        return [str(err)]
+    except Exception:  # a component that cannot be built on the meta device: build it for real
+        try:
+            build_model(model_cfg)
+        except SegdetError as err:
+            return [str(err)]
+    return []
 
 
 @click.command("print-config")

@@ -10,7 +10,7 @@ import torch
 from ...errors import ShapeMismatchError
 from ...registry import build, describe_location
 from ...registry.slots import Slot
-from ..builder import build_downstream, output_channels
+from ..builder import build_downstream, check_prior_strides, output_channels
 from ..weights import load_pretrained
 from .base import BaseDetector
 
@@ -48,7 +48,7 @@ class SingleStageDetector(BaseDetector):
 
     slots: ClassVar[dict[str, Slot]] = {
         "backbone": Slot("backbones", optional=False),
-        "neck": Slot("necks", fills=("in_channels",)),
+        "neck": Slot("necks", fills=("in_channels", "in_strides")),
         "bbox_head": Slot("heads", fills=("in_channels",),
                           passes={"train_cfg": "train_cfg", "test_cfg": "test_cfg"}),
     }
@@ -111,7 +111,9 @@ class SingleStageDetector(BaseDetector):
             cfg = {k: v for k, v in cfg.items() if k != "train_cfg"} if "train_cfg" in cfg else cfg
         if cfg.get("test_cfg") is None:
             cfg = {k: v for k, v in cfg.items() if k != "test_cfg"} if "test_cfg" in cfg else cfg
-        return build(cfg, "heads", default_args=defaults)
+        head = build(cfg, "heads", default_args=defaults)
+        check_prior_strides(head, upstream, cfg)
+        return head
 
     def extract_feat(self, img: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Backbone (and neck) features of a batch ``(B, 3, H, W)``."""
