@@ -141,8 +141,8 @@ def build_metrics(dataset: Any, metric: Any = None, config_options: Mapping[str,
         cls = _resolve(kind, "evaluation.metric")
         named, any_kw = _params(cls)
         for key, value in {**(config_options or {}), **options}.items():
-            if (any_kw or key in named) and key not in cfg:
-                cfg[key] = value
+            if any_kw or key in named:
+                cfg.setdefault(key, value)  # a metric's own dict(type=..., key=...) wins
                 used.add(key)
         problems = check_arguments(cls, cfg, "evaluation")
         if problems:
@@ -154,7 +154,15 @@ def build_metrics(dataset: Any, metric: Any = None, config_options: Mapping[str,
 
         sigs = "; ".join(signature_text(cls) for cls, _ in built)
         raise ConfigError(f"evaluation: unknown options {unused}: no metric takes them; the metrics are {sigs}")
-    return [cls(**cfg) for cls, cfg in built]
+    out = []
+    for cls, cfg in built:
+        try:
+            out.append(cls(**cfg))
+        except (KeyError, ValueError) as err:  # e.g. a misspelt short name: say what else exists
+            names = sorted(_metric_names())
+            raise ConfigError(f"evaluation: {getattr(cls, '__name__', cls)}({cfg}) failed: {err}. "
+                              f"Metric classes of the 'segdet.metrics' group can be named too: {names}") from err
+    return out
 
 
 def as_logger(logger: Any) -> logging.Logger | None:

@@ -27,7 +27,8 @@ class EvalHook(Hook):
     (:mod:`segdet.evaluation.route`): ``metric`` names metric classes of the ``segdet.metrics``
     group or short names read by the data set's ``evaluator`` (``'bbox'``, ``'mIoU'``), and the
     other keys go to the metrics that take them. The metrics are built when the hook is, so a
-    wrong name or option fails before training. A data set with an ``evaluate`` of its own
+    wrong name or option fails before training; their ``greater_keys`` / ``less_keys`` class
+    attributes, if any, tell ``save_best`` which way is better. A data set with an ``evaluate`` of its own
     (MMDetection-style) is called through it instead. Metrics go into the log. With ``save_best`` (a metric name or
     ``'auto'`` for the first one returned) the best checkpoint is kept as
     ``best_<metric>_epoch_N.pth`` and the previous best is removed.
@@ -55,8 +56,13 @@ class EvalHook(Hook):
             self.eval_kwargs["classwise"] = classwise
         self._check_eval_kwargs()
         self.test_fn = test_fn
-        self.greater_keys = tuple(greater_keys or ()) + _GREATER_KEYS
-        self.less_keys = tuple(less_keys or ()) + _LESS_KEYS
+        # a metric may declare which of its keys are better high or low (``greater_keys`` /
+        # ``less_keys`` class attributes), so save_best needs no rule for them
+        declared = self._metrics or []
+        self.greater_keys = (tuple(greater_keys or ()) + _GREATER_KEYS
+                             + tuple(k for m in declared for k in getattr(m, "greater_keys", ())))
+        self.less_keys = (tuple(less_keys or ()) + _LESS_KEYS
+                          + tuple(k for m in declared for k in getattr(m, "less_keys", ())))
         self.save_best, self.out_dir = save_best, out_dir
         self.initial_flag = True
         self.best_ckpt_path: str | None = None
