@@ -23,7 +23,7 @@ from .errors import (
     UnknownComponentError,
 )
 from .models.builder import build_downstream, output_channels
-from .models.decode_head_base import PPM, BaseDecodeHead, LossCfg, resize, seg_accuracy
+from .models.decode_heads import PPM, BaseDecodeHead, LossCfg, resize, seg_accuracy
 from .models.dense_heads import (
     AnchorHeadBase,
     ConvTowers,

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from segdet.errors import ConfigError, ShapeMismatchError
-from segdet.models.decode_head_base import BaseDecodeHead
+from segdet.models.decode_heads import BaseDecodeHead
 from segdet.registry import build
 
 CE = {"type": "SegTestCE"}

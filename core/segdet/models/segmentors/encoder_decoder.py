@@ -14,7 +14,7 @@ from ...errors import ConfigError
 from ...registry import build, describe_location, resolve
 from ...registry.slots import Slot
 from ..builder import build_downstream
-from ..decode_head_base import resize
+from ..decode_heads import resize
 
 __all__ = ["EncoderDecoder"]
 

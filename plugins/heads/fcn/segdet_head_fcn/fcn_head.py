@@ -25,7 +25,7 @@ class FCNHead(BaseDecodeHead):
         dilation: of the conv blocks (default 1).
         in_channels, channels, num_classes, dropout_ratio, conv_cfg, norm_cfg, act_cfg, in_index,
         input_transform, loss_decode, ignore_index, sampler, align_corners, init_cfg: as
-            :class:`~segdet.models.decode_head_base.BaseDecodeHead`.
+            :class:`~segdet.api.BaseDecodeHead`.
 
     Keys: ``convs.<i>.conv``/``.bn``, ``conv_cat.*``, ``conv_seg`` (MMSegmentation's).
 

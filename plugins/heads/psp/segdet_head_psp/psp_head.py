@@ -20,7 +20,7 @@ class PSPHead(BaseDecodeHead):
         pool_scales: output sizes of the adaptive average pools (default (1, 2, 3, 6)).
         in_channels, channels, num_classes, dropout_ratio, conv_cfg, norm_cfg, act_cfg, in_index,
         input_transform, loss_decode, ignore_index, sampler, align_corners, init_cfg: as
-            :class:`~segdet.models.decode_head_base.BaseDecodeHead`.
+            :class:`~segdet.api.BaseDecodeHead`.
 
     Keys: ``psp_modules.<i>.1.conv``/``.bn``, ``bottleneck.*``, ``conv_seg`` (MMSegmentation's).
 

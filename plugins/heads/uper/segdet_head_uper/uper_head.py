@@ -24,7 +24,7 @@ class UPerHead(BaseDecodeHead):
         in_channels: channels of each selected map, e.g. ``[256, 512, 1024, 2048]``.
         in_index: which maps to take (default ``(0, 1, 2, 3)``).
         channels, num_classes, dropout_ratio, conv_cfg, norm_cfg, act_cfg, loss_decode, ignore_index,
-        sampler, align_corners, init_cfg: as :class:`~segdet.models.decode_head_base.BaseDecodeHead`.
+        sampler, align_corners, init_cfg: as :class:`~segdet.api.BaseDecodeHead`.
 
     Keys: ``psp_modules.*``, ``bottleneck.*``, ``lateral_convs.<i>.*``, ``fpn_convs.<i>.*``,
     ``fpn_bottleneck.*``, ``conv_seg`` (MMSegmentation's).

@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..registry import build, describe_location, resolve
-from ..registry.slots import Slot
-from .layers import ConvModule, normal_init
+from ...registry import build, describe_location, resolve
+from ...registry.slots import Slot
+from ..layers import ConvModule, normal_init
 
 __all__ = ["BaseDecodeHead", "LossCfg", "PPM", "resize", "seg_accuracy"]
 
