@@ -227,6 +227,7 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
     from segdet.engine.dist import get_dist_info, init_dist
     from segdet.engine.env import collect_env, init_random_seed, plugins_used, set_random_seed
     from segdet.engine.logger import get_logger
+    from segdet.engine.meta import checkpoint_meta
     from segdet.engine.train import resolve_device, train_model
 
     distributed = launcher != "none"
@@ -254,9 +255,7 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
     model = _build_model(cfg)
     classes = getattr(datasets[0], "CLASSES", None)
     model.CLASSES = classes
-    meta = dict(env_info=env, config=getattr(cfg, "pretty_text", str(cfg)), seed=seed,
-                exp_name=os.path.basename(config), CLASSES=classes, tags=tags,
-                segdet_version=env["segdet"], plugins=env["plugins_used"], git_hash=env["git_hash"])
+    meta = checkpoint_meta(cfg, datasets[0], dict(exp_name=os.path.basename(config), tags=tags), env=env)
     val_dataset = None
     if not no_validate:
         from segdet.data.builder import build_dataset

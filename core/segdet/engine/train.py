@@ -28,6 +28,7 @@ from .hooks import (
     build_momentum_hook,
 )
 from .logger import get_logger
+from .meta import checkpoint_meta
 from .optimizer import build_optimizer
 from .runner import BaseRunner, IterBasedRunner, build_runner
 
@@ -154,7 +155,7 @@ def train_model(model: nn.Module, datasets: Union[Any, Sequence[Any]], cfg: Any,
     model = model.to(dev)
     step_module = wrap_for_training(model, dev, distributed, bool(cfg.get("find_unused_parameters", False)))
     optimizer = build_optimizer(model, _scaled_optimizer_cfg(cfg, world_size, logger))
-    meta = _complete_meta(meta, cfg, datasets[0])
+    meta = checkpoint_meta(cfg, datasets[0], meta)
     runner_cfg = to_plain(cfg.get("runner")) or dict(type="EpochBasedRunner", max_epochs=cfg.get("total_epochs", 12))
     runner = build_runner(runner_cfg, dict(
         model=model, optimizer=optimizer, work_dir=cfg.get("work_dir"), logger=logger, meta=meta,
@@ -172,22 +173,6 @@ def train_model(model: nn.Module, datasets: Union[Any, Sequence[Any]], cfg: Any,
     workflow = [tuple(w) for w in (cfg.get("workflow") or [("train", 1)])]
     runner.run(loaders, workflow)
     return runner
-
-
-def _complete_meta(meta: dict | None, cfg: Any, dataset: Any) -> dict[str, Any]:
-    """Checkpoint meta: what the caller gave, plus CLASSES, config text, versions, git hash and seed."""
-    import segdet
-
-    from .env import get_git_hash, plugin_versions, plugins_used
-
-    meta = dict(meta or {})
-    meta.setdefault("CLASSES", getattr(dataset, "CLASSES", None))
-    meta.setdefault("config", getattr(cfg, "pretty_text", None) or repr(to_plain(cfg)))
-    meta.setdefault("segdet_version", segdet.__version__)
-    meta.setdefault("plugins", plugins_used(to_plain(cfg)) or plugin_versions())
-    meta.setdefault("git_hash", get_git_hash())
-    meta.setdefault("seed", cfg.get("seed"))
-    return meta
 
 
 def _scaled_optimizer_cfg(cfg: Any, world_size: int, logger: logging.Logger) -> dict[str, Any]:
