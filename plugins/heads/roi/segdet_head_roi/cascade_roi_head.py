@@ -155,6 +155,16 @@ class CascadeRoIHead(RoITestMixin, BaseRoIHead):
     def _mask_probs(self, x: Sequence[Tensor], mask_rois: Tensor) -> Tensor:
         return torch.stack([self._mask_forward(s, x, mask_rois).sigmoid() for s in range(self.num_stages)]).mean(0)
 
+    def forward_dummy(self, x: Sequence[Tensor], proposals: Tensor) -> tuple[Tensor, ...]:
+        """Raw outputs of every stage for ``proposals (N, 4)`` of the first image (for FLOP counting)."""
+        rois = bbox2roi([proposals])
+        outs: tuple[Tensor, ...] = ()
+        for stage in range(self.num_stages):
+            outs = outs + self._bbox_forward(stage, x, rois)
+        if self.with_mask:
+            outs = outs + tuple(self._mask_forward(s, x, rois[:100]) for s in range(self.num_stages))
+        return outs
+
     # ------------------------------------------------------------------ training
     def forward_train(self, x: Sequence[Tensor], img_metas: list[dict[str, Any]], proposal_list: list[Tensor],
                       gt_bboxes: list[Tensor], gt_labels: list[Tensor],

@@ -80,6 +80,17 @@ class StandardRoIHead(RoITestMixin, BaseRoIHead):
     def _mask_probs(self, x: Sequence[Tensor], mask_rois: Tensor) -> Tensor:
         return self._mask_forward(x, mask_rois).sigmoid()
 
+    def forward_dummy(self, x: Sequence[Tensor], proposals: Tensor) -> tuple[Tensor, ...]:
+        """Raw outputs for ``proposals (N, 4)`` of the first image: ``cls_score``, ``bbox_pred``
+        and, with a mask head, the mask logits of the first 100 RoIs (for FLOP counting)."""
+        rois = bbox2roi([proposals])
+        outs: tuple[Tensor, ...] = ()
+        if self.with_bbox:
+            outs = outs + self._bbox_forward(x, rois)
+        if self.with_mask:
+            outs = outs + (self._mask_forward(x, rois[:100]),)
+        return outs
+
     # ------------------------------------------------------------------ training
     def forward_train(self, x: Sequence[Tensor], img_metas: list[dict[str, Any]], proposal_list: list[Tensor],
                       gt_bboxes: list[Tensor], gt_labels: list[Tensor],

@@ -297,3 +297,13 @@ def test_mismatched_stage_counts_are_config_errors():
     with pytest.raises(ConfigError, match="bbox_head has 2 entries"):
         build({"type": "CascadeRoIHead", "num_stages": 3, "stage_loss_weights": [1, 0.5, 0.25],
                "bbox_roi_extractor": _extractor(), "bbox_head": [_bbox_head(True)] * 2}, "heads")
+
+
+def test_forward_dummy_outputs():
+    props = proposals(n=5, batch=1)[0][:, :4]
+    x = feats(1)
+    cls_score, bbox_pred, mask_pred = standard().forward_dummy(x, props)
+    assert cls_score.shape == (5, NUM_CLASSES + 1) and bbox_pred.shape == (5, 4 * NUM_CLASSES)
+    assert mask_pred.shape == (5, NUM_CLASSES, 28, 28)
+    outs = cascade().forward_dummy(x, props)
+    assert len(outs) == 6 and all(o.shape == (5, 4) for o in outs[1::2])
