@@ -83,7 +83,11 @@ class ContractCase:
 
     @property
     def id(self) -> str:
-        return f"{short_group(full_group(self.group))}/{self.name}"
+        """``necks/MyNeck(in_channels=[8, 16])``: the test id pytest shows."""
+        args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+        if len(args) > 60:
+            args = args[:57] + "..."
+        return f"{short_group(full_group(self.group))}/{self.name}({args})"
 
     def check(self) -> Any:
         return check_component(self.name, self.group, inputs=self.inputs, **dict(self.kwargs))
