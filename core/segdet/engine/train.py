@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -191,16 +192,13 @@ def _scaled_optimizer_cfg(cfg: Any, world_size: int, logger: logging.Logger) -> 
     return opt_cfg
 
 
-_EVAL_HOOK_KEYS = ("start", "interval", "by_epoch", "save_best", "rule", "metric", "classwise",
-                   "greater_keys", "less_keys", "out_dir")
-
-
 def _build_eval_hook(loader: Any, eval_cfg: dict) -> EvalHook:
-    eval_cfg.pop("type", None)
-    eval_cfg.pop("gpu_collect", None)
-    eval_cfg.pop("tmpdir", None)
-    eval_cfg.pop("dynamic_intervals", None)
-    hook_kwargs = {k: eval_cfg.pop(k) for k in _EVAL_HOOK_KEYS if k in eval_cfg}
+    """``evaluation=dict(...)``: EvalHook's own arguments go to the hook, every other key to the
+    metrics (through :mod:`segdet.evaluation.route`); MMCV's collection keys are accepted, unused."""
+    for key in ("type", "gpu_collect", "tmpdir", "dynamic_intervals"):
+        eval_cfg.pop(key, None)
+    hook_args = set(inspect.signature(EvalHook).parameters) - {"dataloader", "eval_kwargs", "test_fn"}
+    hook_kwargs = {k: eval_cfg.pop(k) for k in list(eval_cfg) if k in hook_args}
     return EvalHook(loader, eval_kwargs=eval_cfg, **hook_kwargs)
 
 
