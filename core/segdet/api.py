@@ -13,6 +13,7 @@ from __future__ import annotations
 from .engine.hooks import Hook, LoggerHook
 from .engine.hookspec import hookimpl
 from .engine.priority import Priority
+from .engine.runner_state import RunnerState
 from .errors import (
     CheckpointError,
     ComponentArgumentError,
@@ -142,5 +143,6 @@ __all__ = [
     "Hook",
     "LoggerHook",
     "Priority",
+    "RunnerState",
     "hookimpl",
 ]

@@ -1,7 +1,9 @@
 """Base class of runner hooks, with MMCV's helpers for intervals."""
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Union
+
+from ..runner_state import RunnerState
 
 __all__ = ["Hook"]
 
@@ -18,27 +20,27 @@ class Hook:
     priority: Union[int, str] = "NORMAL"
 
     @staticmethod
-    def every_n_epochs(runner: Any, n: int) -> bool:
+    def every_n_epochs(runner: RunnerState, n: int) -> bool:
         return (runner.epoch + 1) % n == 0 if n > 0 else False
 
     @staticmethod
-    def every_n_inner_iters(runner: Any, n: int) -> bool:
+    def every_n_inner_iters(runner: RunnerState, n: int) -> bool:
         return (runner.inner_iter + 1) % n == 0 if n > 0 else False
 
     @staticmethod
-    def every_n_iters(runner: Any, n: int) -> bool:
+    def every_n_iters(runner: RunnerState, n: int) -> bool:
         return (runner.iter + 1) % n == 0 if n > 0 else False
 
     @staticmethod
-    def end_of_epoch(runner: Any) -> bool:
+    def end_of_epoch(runner: RunnerState) -> bool:
         return runner.inner_iter + 1 == len(runner.data_loader)
 
     @staticmethod
-    def is_last_epoch(runner: Any) -> bool:
+    def is_last_epoch(runner: RunnerState) -> bool:
         return runner.epoch + 1 == runner.max_epochs
 
     @staticmethod
-    def is_last_iter(runner: Any) -> bool:
+    def is_last_iter(runner: RunnerState) -> bool:
         return runner.iter + 1 == runner.max_iters
 
     def __repr__(self) -> str:

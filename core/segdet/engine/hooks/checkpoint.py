@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
 
+from ..runner_state import RunnerState
 from .base import Hook
 
 __all__ = ["CheckpointHook"]
@@ -27,28 +27,28 @@ class CheckpointHook(Hook):
         self.out_dir, self.max_keep_ckpts, self.save_last = out_dir, max_keep_ckpts, save_last
         self.create_symlink = create_symlink
 
-    def before_run(self, runner: Any) -> None:
+    def before_run(self, runner: RunnerState) -> None:
         if not self.out_dir:
             self.out_dir = runner.work_dir
         elif os.path.abspath(self.out_dir) != runner.work_dir:
             self.out_dir = os.path.join(self.out_dir, os.path.basename(runner.work_dir.rstrip(os.sep)))
         runner.logger.info(f"Checkpoints will be saved to {self.out_dir} by {'epoch' if self.by_epoch else 'iter'}")
 
-    def after_train_epoch(self, runner: Any) -> None:
+    def after_train_epoch(self, runner: RunnerState) -> None:
         if not self.by_epoch:
             return
         if self.every_n_epochs(runner, self.interval) or (self.save_last and self.is_last_epoch(runner)):
             runner.logger.info(f"Saving checkpoint at {runner.epoch + 1} epochs")
             self._save(runner)
 
-    def after_train_iter(self, runner: Any) -> None:
+    def after_train_iter(self, runner: RunnerState) -> None:
         if self.by_epoch:
             return
         if self.every_n_iters(runner, self.interval) or (self.save_last and self.is_last_iter(runner)):
             runner.logger.info(f"Saving checkpoint at {runner.iter + 1} iterations")
             self._save(runner)
 
-    def _save(self, runner: Any) -> None:
+    def _save(self, runner: RunnerState) -> None:
         assert self.out_dir is not None
         tmpl = "epoch_{}.pth" if self.by_epoch else "iter_{}.pth"
         path = runner.save_checkpoint(self.out_dir, filename_tmpl=tmpl, save_optimizer=self.save_optimizer,

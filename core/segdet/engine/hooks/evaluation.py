@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any, Callable
 
 from ...errors import ConfigError
+from ..runner_state import RunnerState
 from .base import Hook
 from .logger_base import LoggerHook
 
@@ -115,27 +116,27 @@ class EvalHook(Hook):
                 raise ValueError(f"cannot infer the rule for key {key!r}; set evaluation.rule='greater' or 'less'")
         self.rule, self.key_indicator = rule, key
 
-    def before_run(self, runner: Any) -> None:
+    def before_run(self, runner: RunnerState) -> None:
         if not self.out_dir:
             self.out_dir = runner.work_dir
         if self.save_best is not None:
             self.best_ckpt_path = runner.meta["hook_msgs"].get("best_ckpt")
 
-    def before_train_iter(self, runner: Any) -> None:
+    def before_train_iter(self, runner: RunnerState) -> None:
         if self.by_epoch or not self.initial_flag:
             return
         if self.start is not None and runner.iter >= self.start:
             self.after_train_iter(runner)
         self.initial_flag = False
 
-    def before_train_epoch(self, runner: Any) -> None:
+    def before_train_epoch(self, runner: RunnerState) -> None:
         if not (self.by_epoch and self.initial_flag):
             return
         if self.start is not None and runner.epoch >= self.start:
             self.after_train_epoch(runner)
         self.initial_flag = False
 
-    def after_train_iter(self, runner: Any) -> None:
+    def after_train_iter(self, runner: RunnerState) -> None:
         if not self.by_epoch and self._should_evaluate(runner):
             for hook in runner.hooks:  # log the training values before the buffer is cleared
                 if isinstance(hook, LoggerHook):
@@ -143,11 +144,11 @@ class EvalHook(Hook):
             runner.log_buffer.clear()
             self._do_evaluate(runner)
 
-    def after_train_epoch(self, runner: Any) -> None:
+    def after_train_epoch(self, runner: RunnerState) -> None:
         if self.by_epoch and self._should_evaluate(runner):
             self._do_evaluate(runner)
 
-    def _should_evaluate(self, runner: Any) -> bool:
+    def _should_evaluate(self, runner: RunnerState) -> bool:
         current = runner.epoch if self.by_epoch else runner.iter
         if self.start is None:
             return (current + 1) % self.interval == 0
@@ -155,7 +156,7 @@ class EvalHook(Hook):
             return False
         return (current + 1 - self.start) % self.interval == 0
 
-    def _test(self, runner: Any) -> list[Any]:
+    def _test(self, runner: RunnerState) -> list[Any]:
         if self.test_fn is not None:
             return self.test_fn(runner.model, self.dataloader)
         from ..test import multi_gpu_test, single_gpu_test
@@ -164,7 +165,7 @@ class EvalHook(Hook):
             return multi_gpu_test(runner.model, self.dataloader)
         return single_gpu_test(runner.model, self.dataloader)
 
-    def _do_evaluate(self, runner: Any) -> None:
+    def _do_evaluate(self, runner: RunnerState) -> None:
         results = self._test(runner)
         if runner.rank != 0:
             return
@@ -173,7 +174,7 @@ class EvalHook(Hook):
         if self.save_best and key_score is not None:
             self._save_ckpt(runner, key_score)
 
-    def evaluate(self, runner: Any, results: list[Any]) -> float | None:
+    def evaluate(self, runner: RunnerState, results: list[Any]) -> float | None:
         from ...evaluation.route import run_metrics
 
         dataset = self.dataloader.dataset
@@ -196,7 +197,7 @@ class EvalHook(Hook):
                               f"returned: {sorted(eval_res)}")
         return float(eval_res[self.key_indicator])
 
-    def _save_ckpt(self, runner: Any, key_score: float) -> None:
+    def _save_ckpt(self, runner: RunnerState, key_score: float) -> None:
         assert self.rule is not None and self.out_dir is not None
         unit, count = ("epoch", runner.epoch + 1) if self.by_epoch else ("iter", runner.iter + 1)
         best_score = runner.meta["hook_msgs"].get("best_score", _INIT[self.rule])

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
+from ..runner_state import RunnerState
 from .base import Hook
 
 __all__ = ["IterTimerHook"]
@@ -14,25 +14,25 @@ class IterTimerHook(Hook):
 
     priority = "LOW"
 
-    def before_train_epoch(self, runner: Any) -> None:
+    def before_train_epoch(self, runner: RunnerState) -> None:
         self.t = time.perf_counter()
 
-    def before_val_epoch(self, runner: Any) -> None:
+    def before_val_epoch(self, runner: RunnerState) -> None:
         self.t = time.perf_counter()
 
-    def before_run(self, runner: Any) -> None:
+    def before_run(self, runner: RunnerState) -> None:
         self.t = time.perf_counter()
 
-    def before_train_iter(self, runner: Any) -> None:
+    def before_train_iter(self, runner: RunnerState) -> None:
         runner.log_buffer.update({"data_time": time.perf_counter() - self.t})
 
-    def after_train_iter(self, runner: Any) -> None:
+    def after_train_iter(self, runner: RunnerState) -> None:
         runner.log_buffer.update({"time": time.perf_counter() - self.t})
         self.t = time.perf_counter()
 
-    def before_val_iter(self, runner: Any) -> None:
+    def before_val_iter(self, runner: RunnerState) -> None:
         runner.log_buffer.update({"data_time": time.perf_counter() - self.t})
 
-    def after_val_iter(self, runner: Any) -> None:
+    def after_val_iter(self, runner: RunnerState) -> None:
         runner.log_buffer.update({"time": time.perf_counter() - self.t})
         self.t = time.perf_counter()

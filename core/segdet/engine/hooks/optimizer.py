@@ -10,12 +10,13 @@ from torch import nn
 from torch.nn.utils import clip_grad_norm_
 
 from ...errors import NonFiniteLossError
+from ..runner_state import RunnerState, require_optimizer
 from .base import Hook
 
 __all__ = ["OptimizerHook", "check_finite_loss"]
 
 
-def check_finite_loss(runner: Any) -> None:
+def check_finite_loss(runner: RunnerState) -> None:
     """Raise :class:`NonFiniteLossError` naming the iteration and the first non-finite loss term."""
     outputs = runner.outputs
     log_vars: Mapping[str, Any] = outputs.get("log_vars", {}) or {}
@@ -70,8 +71,8 @@ class OptimizerHook(Hook):
             return None
         return float(clip_grad_norm_(params, **self.grad_clip))
 
-    def before_run(self, runner: Any) -> None:
-        runner.optimizer.zero_grad(set_to_none=True)
+    def before_run(self, runner: RunnerState) -> None:
+        require_optimizer(runner, "OptimizerHook").zero_grad(set_to_none=True)
         residual = (runner.max_iters or 0) - runner.iter
         self._divisible_iters = runner.iter + residual // self.cumulative_iters * self.cumulative_iters
         self._remainder_iters = residual % self.cumulative_iters
@@ -82,14 +83,14 @@ class OptimizerHook(Hook):
             runner.logger.warning("gradient accumulation with BatchNorm: statistics still use the "
                                   "per-iteration batch size")
 
-    def _loss_factor(self, runner: Any) -> int:
+    def _loss_factor(self, runner: RunnerState) -> int:
         if self.cumulative_iters == 1:
             return 1
         if runner.iter < self._divisible_iters:
             return self.cumulative_iters
         return max(self._remainder_iters, 1)
 
-    def after_train_iter(self, runner: Any) -> None:
+    def after_train_iter(self, runner: RunnerState) -> None:
         if self.check_finite:
             check_finite_loss(runner)
         loss = runner.outputs["loss"]
@@ -103,21 +104,22 @@ class OptimizerHook(Hook):
         if self.cumulative_iters > 1 and not (self.every_n_iters(runner, self.cumulative_iters)
                                               or self.is_last_iter(runner)):
             return
+        optimizer = require_optimizer(runner, "OptimizerHook")
         if self.grad_clip is not None:
             if scaler is not None:
-                scaler.unscale_(runner.optimizer)
+                scaler.unscale_(optimizer)
             grad_norm = self.clip_grads(runner.model.parameters())
             if grad_norm is not None:
                 runner.log_buffer.update({"grad_norm": grad_norm}, runner.outputs.get("num_samples", 1))
         if scaler is not None:
-            scaler.step(runner.optimizer)
+            scaler.step(optimizer)
             scaler.update()
         else:
-            runner.optimizer.step()
-        runner.optimizer.zero_grad(set_to_none=True)
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
 
     @staticmethod
-    def _log_unused(runner: Any) -> None:
+    def _log_unused(runner: RunnerState) -> None:
         unused = [n for n, p in runner.model.named_parameters() if p.requires_grad and p.grad is None]
         if unused:
             runner.logger.error(f"parameters that received no gradient: {', '.join(unused)}")

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import Any, Union
 
 from ...registry import build
+from ..runner_state import RunnerState, require_optimizer, run_length
 from ..schedules import Schedule
 from .base import Hook
 
@@ -63,39 +64,39 @@ class ParamSchedulerHook(Hook):
     def _warm(self, value: float, cur_iter: int) -> float:
         raise NotImplementedError
 
-    def _set_all(self, runner: Any, values: list[float]) -> None:
-        for group, value in zip(runner.optimizer.param_groups, values):
+    def _set_all(self, runner: RunnerState, values: list[float]) -> None:
+        for group, value in zip(require_optimizer(runner, type(self).__name__).param_groups, values):
             self._set(group, value)
 
-    def get_regular(self, runner: Any) -> list[float]:
-        if self.by_epoch:
-            progress, max_progress = runner.epoch, runner.max_epochs
-        else:
-            progress, max_progress = runner.iter, runner.max_iters
+    def get_regular(self, runner: RunnerState) -> list[float]:
+        progress = runner.epoch if self.by_epoch else runner.iter
+        max_progress = run_length(runner, self.by_epoch)
+        groups = require_optimizer(runner, type(self).__name__).param_groups
         return [self.schedule.get_value(progress, max_progress, base, group)
-                for base, group in zip(self.base_values, runner.optimizer.param_groups)]
+                for base, group in zip(self.base_values, groups)]
 
     def get_warmup(self, cur_iter: int) -> list[float]:
         return [self._warm(value, cur_iter) for value in self.regular_values]
 
-    def before_run(self, runner: Any) -> None:
-        self.schedule.before_run(runner.optimizer, runner.max_iters)
-        for group in runner.optimizer.param_groups:
+    def before_run(self, runner: RunnerState) -> None:
+        optimizer = require_optimizer(runner, type(self).__name__)
+        self.schedule.before_run(optimizer, runner.max_iters)
+        for group in optimizer.param_groups:
             group.setdefault(self._initial_key, self._get(group))
-        self.base_values = [group[self._initial_key] for group in runner.optimizer.param_groups]
+        self.base_values = [group[self._initial_key] for group in optimizer.param_groups]
 
-    def _ensure_warmup_iters(self, runner: Any) -> None:
+    def _ensure_warmup_iters(self, runner: RunnerState) -> None:
         if self.warmup_iters is None:
             self.warmup_iters = int(self.warmup_epochs or 0) * len(runner.data_loader)
 
-    def before_train_epoch(self, runner: Any) -> None:
+    def before_train_epoch(self, runner: RunnerState) -> None:
         self._ensure_warmup_iters(runner)
         if not self.by_epoch:
             return
         self.regular_values = self.get_regular(runner)
         self._set_all(runner, self.regular_values)
 
-    def before_train_iter(self, runner: Any) -> None:
+    def before_train_iter(self, runner: RunnerState) -> None:
         cur_iter = runner.iter
         self._ensure_warmup_iters(runner)
         assert self.warmup_iters is not None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..runner_state import RunnerState
 from .base import Hook
 
 __all__ = ["DistSamplerSeedHook", "set_sampler_epoch"]
@@ -24,5 +25,5 @@ class DistSamplerSeedHook(Hook):
 
     priority = "NORMAL"
 
-    def before_train_epoch(self, runner: Any) -> None:
+    def before_train_epoch(self, runner: RunnerState) -> None:
         set_sampler_epoch(runner.data_loader, runner.epoch)

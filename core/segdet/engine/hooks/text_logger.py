@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from ..runner_state import RunnerState
 from .logger_base import LoggerHook
 
 __all__ = ["TextLoggerHook", "max_memory_mb"]
@@ -47,7 +48,7 @@ class TextLoggerHook(LoggerHook):
         self.start_iter = 0
         self.json_log_path = ""
 
-    def before_run(self, runner: Any) -> None:
+    def before_run(self, runner: RunnerState) -> None:
         super().before_run(runner)
         self.start_iter = runner.iter
         self.json_log_path = os.path.join(runner.work_dir, f"{runner.timestamp}.log.json")
@@ -55,13 +56,13 @@ class TextLoggerHook(LoggerHook):
             header = {k: v for k, v in runner.meta.items() if k != "hook_msgs"}
             self._dump(header, runner)
 
-    def _dump(self, log_dict: dict[str, Any], runner: Any) -> None:
+    def _dump(self, log_dict: dict[str, Any], runner: RunnerState) -> None:
         if runner.rank != 0:
             return
         with open(self.json_log_path, "a+") as f:
             f.write(json.dumps(_round(log_dict), default=str) + "\n")
 
-    def _log_info(self, log_dict: dict[str, Any], runner: Any) -> None:
+    def _log_info(self, log_dict: dict[str, Any], runner: RunnerState) -> None:
         if log_dict["mode"] == "train":
             if self.by_epoch:
                 text = f"Epoch [{log_dict['epoch']}][{log_dict['iter']}/{len(runner.data_loader)}]\t"
@@ -72,7 +73,7 @@ class TextLoggerHook(LoggerHook):
             if "time" in log_dict:
                 self.time_sec_tot += log_dict["time"] * self.interval
                 time_sec_avg = self.time_sec_tot / (runner.iter - self.start_iter + 1)
-                eta_sec = time_sec_avg * (runner.max_iters - runner.iter - 1)
+                eta_sec = time_sec_avg * max((runner.max_iters or 0) - runner.iter - 1, 0)
                 text += f"eta: {datetime.timedelta(seconds=int(eta_sec))}, "
                 text += f"time: {log_dict['time']:.3f}, data_time: {log_dict['data_time']:.3f}, "
                 text += f"memory: {log_dict['memory']}, "
@@ -87,7 +88,7 @@ class TextLoggerHook(LoggerHook):
             items.append(f"{name}: {val:.4f}" if isinstance(val, float) else f"{name}: {val}")
         runner.logger.info(text + ", ".join(items))
 
-    def log(self, runner: Any) -> dict[str, Any]:
+    def log(self, runner: RunnerState) -> dict[str, Any]:
         output = runner.log_buffer.output
         cur_iter = output.pop("eval_iter_num") if "eval_iter_num" in output else self.get_iter(runner, True)
         log_dict: dict[str, Any] = OrderedDict(mode=self.get_mode(runner), epoch=self.get_epoch(runner),

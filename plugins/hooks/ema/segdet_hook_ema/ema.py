@@ -1,11 +1,11 @@
 """Keep an exponential moving average of the model's parameters and evaluate with it."""
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Union
 
 import torch
 
-from segdet.api import Hook
+from segdet.api import Hook, RunnerState
 
 __all__ = ["EMAHook", "ema_buffer_name"]
 
@@ -51,7 +51,7 @@ class EMAHook(Hook):
         self._pending: dict[str, torch.Tensor] = {}
         self._swapped = False
 
-    def before_run(self, runner: Any) -> None:
+    def before_run(self, runner: RunnerState) -> None:
         model = runner.model
         self.model_parameters = dict(model.named_parameters(recurse=True))
         existing = dict(model.named_buffers(recurse=True))
@@ -65,7 +65,7 @@ class EMAHook(Hook):
         if self.checkpoint is not None:
             runner.resume(self.checkpoint)
 
-    def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+    def after_load_checkpoint(self, runner: RunnerState, checkpoint: dict) -> None:
         state = checkpoint.get("state_dict", {})
         self._pending = {k: v for k, v in state.items() if k.startswith("ema_")}
         self._swapped = False
@@ -79,7 +79,7 @@ class EMAHook(Hook):
                     self.model_buffers[name].copy_(value)
         self._pending = {}
 
-    def after_train_iter(self, runner: Any) -> None:
+    def after_train_iter(self, runner: RunnerState) -> None:
         curr_step = runner.iter
         momentum = min(self.momentum, (1 + curr_step) / (self.warm_up + curr_step))
         if curr_step % self.interval != 0:
@@ -89,19 +89,19 @@ class EMAHook(Hook):
                 buffer = self.model_buffers[self.param_ema_buffers[name]]
                 buffer.mul_(1 - momentum).add_(parameter.data, alpha=momentum)
 
-    def after_train_epoch(self, runner: Any) -> None:
+    def after_train_epoch(self, runner: RunnerState) -> None:
         if not self._swapped:
             self._swap()
 
-    def before_train_epoch(self, runner: Any) -> None:
+    def before_train_epoch(self, runner: RunnerState) -> None:
         if self._swapped:
             self._swap()
 
-    def after_run(self, runner: Any) -> None:
+    def after_run(self, runner: RunnerState) -> None:
         if self._swapped:
             self._swap()
 
-    def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+    def before_save_checkpoint(self, runner: RunnerState, checkpoint: dict) -> None:
         """While swapped, exchange the entries so a checkpoint always has trained weights as parameters.
 
         ``meta['test_param_sources']`` maps each parameter to the state-dict entry to test with

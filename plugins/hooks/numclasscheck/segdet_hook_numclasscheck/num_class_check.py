@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Union
+from typing import Union
 
-from segdet.api import ConfigError, Hook
+from segdet.api import ConfigError, Hook, RunnerState
 
 __all__ = ["NumClassCheckHook"]
 
@@ -23,7 +23,7 @@ class NumClassCheckHook(Hook):
     def __init__(self, priority: Union[int, str] = "NORMAL") -> None:
         self.priority = priority
 
-    def _check(self, runner: Any) -> None:
+    def _check(self, runner: RunnerState) -> None:
         model = runner.model
         dataset = getattr(runner.data_loader, "dataset", None)
         classes = getattr(dataset, "CLASSES", None)
@@ -48,8 +48,8 @@ class NumClassCheckHook(Hook):
                     f"classes=... with {num_classes} names."
                 )
 
-    def before_train_epoch(self, runner: Any) -> None:
+    def before_train_epoch(self, runner: RunnerState) -> None:
         self._check(runner)
 
-    def before_val_epoch(self, runner: Any) -> None:
+    def before_val_epoch(self, runner: RunnerState) -> None:
         self._check(runner)

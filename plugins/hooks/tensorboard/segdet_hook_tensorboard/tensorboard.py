@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from segdet.api import LoggerHook
+from segdet.api import LoggerHook, RunnerState
 
 __all__ = ["TensorboardLoggerHook"]
 
@@ -30,7 +30,7 @@ class TensorboardLoggerHook(LoggerHook):
         self.log_dir = log_dir
         self.writer: Any = None
 
-    def before_run(self, runner: Any) -> None:
+    def before_run(self, runner: RunnerState) -> None:
         super().before_run(runner)
         if runner.rank != 0:
             return
@@ -43,7 +43,7 @@ class TensorboardLoggerHook(LoggerHook):
         if tags:
             self.writer.add_text("tags", ", ".join(tags), runner.iter)
 
-    def log(self, runner: Any) -> None:
+    def log(self, runner: RunnerState) -> None:
         if self.writer is None:
             return
         step = self.get_iter(runner)
@@ -53,7 +53,7 @@ class TensorboardLoggerHook(LoggerHook):
             else:
                 self.writer.add_scalar(tag, float(val), step)
 
-    def after_run(self, runner: Any) -> None:
+    def after_run(self, runner: RunnerState) -> None:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
