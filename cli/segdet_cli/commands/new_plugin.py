@@ -41,7 +41,7 @@ def check_kind(kind: str) -> str:
     singular = kind[:-1] if kind.endswith("s") else kind
     close = [singular] if singular in kinds else difflib.get_close_matches(kind, kinds, n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise click.UsageError(f"unknown KIND {kind!r}{hint} KIND is one of: {', '.join(kinds)}")
+    raise click.UsageError(f"unknown KIND {kind!r}{hint}\nKIND is one of: {', '.join(kinds)}")
 
 
 def check_name(name: str) -> str:
@@ -73,7 +73,8 @@ def plan_plugin(kind: str, name: str, cls: str | None = None) -> dict[str, str]:
         raise click.UsageError(f"invalid class name {cls!r}: use CamelCase letters and digits, e.g. 'MyNeck'")
     tpl = kind_module(kind)
     pkg = name.replace("-", "_").lower()
-    module = re.sub(r"(?<!^)(?=[A-Z])", "_", cls).lower()  # MyNeck -> my_neck (one class per module)
+    # MyNeck -> my_neck, FancyFPN -> fancy_fpn: the module holding the one class
+    module = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", cls).lower()
     deps = ["segdet" + _segdet_range(), *tpl.DEPENDENCIES]
     values: dict[str, Any] = {
         "cls": cls, "pkg": pkg, "module": module, "dist": name, "name": name, "kind": kind,
