@@ -12,8 +12,7 @@ def convert(name: str, src: str, dst: str) -> None:
     """Run converter NAME (group converters, e.g. torchvision-resnet, swin) on SRC, write DST."""
     import os
 
-    import torch
-
+    from segdet.engine.checkpoint import write_checkpoint
     from segdet.errors import SegdetError
     from segdet.models.weights import load_state_dict_file
     from segdet.registry import find_info, resolve
@@ -25,8 +24,7 @@ def convert(name: str, src: str, dst: str) -> None:
     except SegdetError as err:
         raise click.ClickException(str(err)) from err
     out = fn(dict(state))
-    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-    tmp = dst + ".tmp"
-    torch.save({"state_dict": out, "meta": {"converter": info.display_name, "source": os.path.abspath(src)}}, tmp)
-    os.replace(tmp, dst)
+    # atomic (temporary file + os.replace) and in the form torch.load(weights_only=True) reads
+    write_checkpoint({"state_dict": out, "meta": {"converter": info.display_name, "source": os.path.abspath(src)}},
+                     dst)
     click.echo(f"{info.display_name}: {len(state)} keys in {src} -> {len(out)} keys in {dst}")

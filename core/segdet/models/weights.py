@@ -47,7 +47,7 @@ def safe_torch_load(path: str, map_location: Any = "cpu") -> Any:
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         text = str(err)
-        if "weights only" not in text.lower() and "GLOBAL" not in text:
+        if not any(mark in text for mark in ("GLOBAL", "allowlisted", "Unsupported class", "safe_globals")):
             raise CheckpointError(f"cannot read checkpoint {path!r}: the file is corrupt or truncated "
                                   f"({_first_line(text)})") from err
         found = re.search(r"GLOBAL ([\w.]+)", text)
@@ -64,8 +64,9 @@ def safe_torch_load(path: str, map_location: Any = "cpu") -> Any:
 
 
 def _first_line(text: str) -> str:
+    """The first sentence of an error text (torch's run on for several lines)."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0] if lines else ""
+    return lines[0].split(". ")[0].rstrip(".") if lines else ""
 
 
 def _cache_dir() -> str:
