@@ -206,11 +206,15 @@ class AnchorHeadBase(DenseHeadBase):
                                    gt_bboxes_ignore)
         return anchors, num_level, targets
 
-    def loss(self, cls_scores: list[torch.Tensor], bbox_preds: list[torch.Tensor],
-             gt_bboxes: list[torch.Tensor], gt_labels: list[torch.Tensor] | None,
-             img_metas: list[dict[str, Any]], gt_bboxes_ignore: list[torch.Tensor] | None = None
-             ) -> dict[str, torch.Tensor]:
+    def anchor_losses(self, cls_scores: list[torch.Tensor], bbox_preds: list[torch.Tensor],
+                      gt_bboxes: list[torch.Tensor], gt_labels: list[torch.Tensor] | None,
+                      img_metas: list[dict[str, Any]], gt_bboxes_ignore: list[torch.Tensor] | None = None
+                      ) -> dict[str, torch.Tensor]:
         """``dict(loss_cls, loss_bbox)`` over all levels and images at once.
+
+        A head with these two outputs returns this from its ``loss``; the base defines no
+        ``loss`` itself, so heads with more outputs (ATSS's centerness) keep MMDetection's
+        ``loss(cls_scores, bbox_preds, centernesses, gt_bboxes, ...)`` as a valid override.
 
         Equals MMDetection's per-level sum: both losses are sums divided by the same
         ``avg_factor`` (positives, or positives + negatives when sampling).

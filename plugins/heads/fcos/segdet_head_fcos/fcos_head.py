@@ -193,7 +193,7 @@ class FCOSHead(ConvTowers, PointHeadBase):
         """``dict(loss_cls, loss_bbox, loss_centerness)`` as MMDetection's FCOSHead computes them."""
         if gt_labels is None:
             gt_labels = [g.new_zeros((g.shape[0],), dtype=torch.long) for g in gt_bboxes]
-        featmap_sizes = [tuple(c.shape[-2:]) for c in cls_scores]
+        featmap_sizes = [(int(c.shape[-2]), int(c.shape[-1])) for c in cls_scores]
         points = self._flat_priors(featmap_sizes, bbox_preds[0].dtype, bbox_preds[0].device)
         labels, targets = self.get_targets(points, gt_bboxes, gt_labels)
         cls = levels_to_flat(cls_scores, self.cls_out_channels).reshape(-1, self.cls_out_channels)

@@ -92,3 +92,10 @@ class RetinaHead(ConvTowers, AnchorHeadBase):
             cls_scores.append(c)
             bbox_preds.append(b)
         return cls_scores, bbox_preds
+
+    def loss(self, cls_scores: list[torch.Tensor], bbox_preds: list[torch.Tensor],
+             gt_bboxes: list[torch.Tensor], gt_labels: list[torch.Tensor] | None,
+             img_metas: list[dict[str, Any]], gt_bboxes_ignore: list[torch.Tensor] | None = None
+             ) -> dict[str, torch.Tensor]:
+        """``dict(loss_cls, loss_bbox)``: focal classification and box regression over all anchors."""
+        return self.anchor_losses(cls_scores, bbox_preds, gt_bboxes, gt_labels, img_metas, gt_bboxes_ignore)

@@ -158,7 +158,7 @@ class RPNHead(AnchorHeadBase):
              img_metas: list[dict[str, Any]], gt_bboxes_ignore: list[torch.Tensor] | None = None
              ) -> dict[str, torch.Tensor]:
         """``dict(loss_rpn_cls, loss_rpn_bbox)``; class labels are ignored (objectness only)."""
-        losses = super().loss(cls_scores, bbox_preds, gt_bboxes, None, img_metas, gt_bboxes_ignore)
+        losses = self.anchor_losses(cls_scores, bbox_preds, gt_bboxes, None, img_metas, gt_bboxes_ignore)
         return {"loss_rpn_cls": losses["loss_cls"], "loss_rpn_bbox": losses["loss_bbox"]}
 
     def forward_train(self, x: Sequence[torch.Tensor], img_metas: list[dict[str, Any]],  # type: ignore[override]
