@@ -25,6 +25,10 @@ def list_components(group: str | None, as_json: bool) -> None:
         items = components(full_group(group) if group else None)
     except Exception as err:
         raise click.ClickException(str(err)) from err
+    from segdet.registry.discovery import stray_groups
+
+    for stray in stray_groups():
+        click.echo(f"WARNING: {stray.message}", err=True)
     if as_json:
         click.echo(json.dumps([i.as_dict() for i in items], indent=2))
         return

@@ -12,8 +12,12 @@ def doctor() -> None:
     from segdet.errors import SegdetError
     from segdet.registry import PLUGIN_API_VERSION, components, short_group
     from segdet.registry.build import _load
+    from segdet.registry.discovery import stray_groups
 
     by_dist: dict[str, list] = defaultdict(list)
+    stray = stray_groups()
+    for group in stray:
+        click.echo(f"WARNING: {group.message}", err=True)
     for info in components():
         by_dist[f"{info.distribution} {info.version}".strip()].append(info)
     broken = 0
@@ -40,7 +44,8 @@ def doctor() -> None:
                 click.echo(f"{label}: CLASH with {', '.join(others)} (choose with type='{info.qualified_name}')")
             else:
                 click.echo(f"{label}: ok")
+    broken += len(stray)
     if broken:
-        click.echo(f"\n{broken} problem(s) found", err=True)
+        click.echo(f"\n{broken} problem{'s' if broken != 1 else ''} found", err=True)
         raise SystemExit(1)
     click.echo("\nall components load")

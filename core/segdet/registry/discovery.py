@@ -8,23 +8,47 @@ Three plain phases, as in flake8's plugin finder:
   plugins written for an incompatible plugin API;
 * *load* happens later, in :mod:`segdet.registry.build`, only for what a config names.
 
+Groups that start with ``segdet.`` but are not known (``segdet.neck``) are kept aside as
+:class:`StrayGroup` records, so ``doctor`` and ``list-components`` can warn about them.
+
 The scan runs once per process; :func:`refresh` forgets it (after a
 ``pip install`` in-process, or in tests that write ``*.dist-info`` folders).
 """
 from __future__ import annotations
 
 import configparser
+import difflib
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from importlib import metadata
+from typing import NamedTuple
 
 from .groups import GROUPS, PLUGIN_API_GROUP, PLUGIN_API_VERSION, full_group
 from .records import CLASH, INCOMPATIBLE, OK, ComponentInfo
 
-__all__ = ["discover", "refresh", "components", "api_compatible"]
+__all__ = ["discover", "refresh", "components", "api_compatible", "StrayGroup", "stray_groups"]
+
+
+class StrayGroup(NamedTuple):
+    """Entry points of ``distribution`` under ``group``, a ``segdet.`` group segdet does not know."""
+
+    distribution: str
+    version: str
+    group: str
+    names: tuple[str, ...]
+    closest: str | None
+
+    @property
+    def message(self) -> str:
+        fix = f"; did you mean {self.closest!r}?" if self.closest else "."
+        return (f"{self.distribution} {self.version} declares entry points in unknown group {self.group!r} "
+                f"({', '.join(self.names)}): they are ignored{fix} Fix the group name in its pyproject.toml "
+                "and reinstall it.")
+
 
 _CACHE: list[ComponentInfo] | None = None
+_STRAY: list[StrayGroup] = []
 
 
 def _normalize(dist_name: str) -> str:
@@ -51,7 +75,7 @@ def _parse_entry_points(text: str) -> dict[str, dict[str, str]]:
     return {section: dict(parser.items(section)) for section in parser.sections()}
 
 
-def _find(dists: Iterable[metadata.Distribution]) -> list[ComponentInfo]:
+def _find(dists: Iterable[metadata.Distribution], stray: list[StrayGroup] | None = None) -> list[ComponentInfo]:
     found: list[ComponentInfo] = []
     seen: set[str] = set()
     for dist in dists:
@@ -68,6 +92,9 @@ def _find(dists: Iterable[metadata.Distribution]) -> list[ComponentInfo]:
         api = next(iter(groups.get(PLUGIN_API_GROUP, {})), "")
         for group, entries in groups.items():
             if group not in GROUPS:
+                if stray is not None and group.startswith("segdet.") and group != PLUGIN_API_GROUP:
+                    close = difflib.get_close_matches(group, GROUPS, n=1, cutoff=0.6)
+                    stray.append(StrayGroup(name, version, group, tuple(entries), close[0] if close else None))
                 continue
             for ep_name, target in entries.items():
                 found.append(ComponentInfo(group, ep_name, name, version, target.strip(), OK, api))
@@ -96,14 +123,23 @@ def discover() -> list[ComponentInfo]:
     """Every installed component, sorted by group then name; cached per process."""
     global _CACHE
     if _CACHE is None:
-        _CACHE = _classify(_find(metadata.distributions()))
+        stray: list[StrayGroup] = []
+        _CACHE = _classify(_find(metadata.distributions(), stray))
+        _STRAY[:] = sorted(stray)
     return _CACHE
+
+
+def stray_groups() -> list[StrayGroup]:
+    """Entry-point groups that start with ``segdet.`` but are not known groups (from the same scan)."""
+    discover()
+    return list(_STRAY)
 
 
 def refresh() -> None:
     """Forget the cached scan, so the next call reads the installed metadata again."""
     global _CACHE
     _CACHE = None
+    _STRAY.clear()
 
 
 def components(group: str | None = None) -> list[ComponentInfo]:
