@@ -16,7 +16,7 @@ from torch import nn
 
 from segdet.api import build_norm_layer
 
-from .dcn import build_dcn
+from .dcn import build_dcn, rename_legacy_offsets
 
 __all__ = ["BasicBlock", "BlockType", "Bottleneck", "ResLayer", "make_conv", "make_conv3x3", "make_downsample"]
 
@@ -81,6 +81,10 @@ class _Block(nn.Module):
 
     def _residual(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        rename_legacy_offsets(self, state_dict, prefix)  # MMDetection 1.x DCN checkpoints
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def _inner_forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.modules.utils import _pair
 from torchvision.ops import deform_conv2d
 
-__all__ = ["DeformConv2dPack", "ModulatedDeformConv2dPack", "build_dcn", "check_dcn"]
+__all__ = ["DeformConv2dPack", "ModulatedDeformConv2dPack", "build_dcn", "check_dcn", "rename_legacy_offsets"]
 
 
 class DeformConv2dPack(nn.Module):
@@ -93,15 +93,6 @@ class DeformConv2dPack(nn.Module):
         return deform_conv2d(x, offset, self.weight, self.bias, stride=self.stride, padding=self.padding,
                              dilation=self.dilation, mask=mask)
 
-    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
-        # MMDetection 1.x checkpoints keep the offset conv beside the block's conv
-        # (``layer2.0.conv2_offset.weight``); MMCV reads them under ``conv_offset`` too.
-        for name in ("weight", "bias"):
-            new, old = f"{prefix}conv_offset.{name}", f"{prefix[:-1]}_offset.{name}"
-            if new not in state_dict and old in state_dict:
-                state_dict[new] = state_dict.pop(old)
-        super()._load_from_state_dict(state_dict, prefix, *args)
-
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
@@ -159,3 +150,18 @@ def build_dcn(dcn: Mapping[str, Any], in_channels: int, out_channels: int, kerne
     cls = _TYPES[str(dcn["type"])]
     return cls(in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation,
                groups=groups, deform_groups=int(dcn.get("deform_groups", 1)), bias=bias)
+
+
+def rename_legacy_offsets(module: nn.Module, state_dict: dict[str, Any], prefix: str) -> None:
+    """Move MMDetection 1.x offset keys (``{prefix}conv2_offset.*``) to ``{prefix}conv2.conv_offset.*``.
+
+    Called by a block's ``_load_from_state_dict`` for each deformable child: the old key sits beside the
+    conv, so only the parent sees it (torch hands each child just the keys under its own prefix).
+    """
+    for name, child in module.named_children():
+        if not isinstance(child, DeformConv2dPack):
+            continue
+        for param in ("weight", "bias"):
+            new, old = f"{prefix}{name}.conv_offset.{param}", f"{prefix}{name}_offset.{param}"
+            if new not in state_dict and old in state_dict:
+                state_dict[new] = state_dict.pop(old)
