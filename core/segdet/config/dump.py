@@ -11,6 +11,7 @@ import json
 import keyword
 import math
 import os
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +26,11 @@ SUFFIXES = (".py", ".json", ".yaml", ".yml")
 
 
 def _is_name(key: Any) -> bool:
-    return isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key)
+    """``key`` can be written as ``key=`` / ``key = ``: an identifier that is no keyword and that
+    Python's parser keeps as it is (it NFKC-normalises identifiers, so ``'\uf900'`` would come back
+    as ``'\u8c48'``; such keys are written in ``{'key': value}`` form instead)."""
+    return (isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key)
+            and unicodedata.normalize("NFKC", key) == key)
 
 
 def _atom(value: Any, path: tuple[Any, ...]) -> str:
