@@ -109,13 +109,15 @@ def test_legacy_evaluate_is_honoured_unless_metric_classes_are_named(score_sum: 
     class Legacy:
         CLASSES = ("a",)
 
-        def evaluate(self, results: Any, metric: Any = "bbox", logger: Any = None, **kw: Any) -> dict[str, float]:
-            calls.append(dict(metric=metric, **kw))
+        def evaluate(self, results: Any, metric: Any = "bbox", logger: Any = None,
+                     iou: float = 0.0) -> dict[str, float]:
+            calls.append(dict(metric=metric, iou=iou))
             return {"legacy": 1.0}
 
     results = [dict(scores=torch.tensor([0.25, 0.5]))]
-    assert evaluate_dataset(Legacy(), results, "bbox", config_options=dict(iou=0.5)) == {"legacy": 1.0}
-    assert calls == [dict(metric="bbox", iou=0.5)]
+    # config options it does not take (the hook's interval) are left out, as for metrics
+    got = evaluate_dataset(Legacy(), results, "bbox", config_options=dict(iou=0.5, interval=1))
+    assert got == {"legacy": 1.0} and calls == [dict(metric="bbox", iou=0.5)]
     assert evaluate_dataset(Legacy(), results, "ScoreSum") == {"score_sum": 0.75}
     assert len(calls) == 1
 

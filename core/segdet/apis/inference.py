@@ -57,8 +57,9 @@ def init_detector(config: str | os.PathLike | Config, checkpoint: str | None = N
         cfg.merge_from_dict(dict(cfg_options))
     if "model" not in cfg:
         raise ConfigError(f"{getattr(cfg, 'filename', 'config')}: no 'model' section")
-    cfg.model.pretrained = None
-    cfg.model.train_cfg = None
+    for key in ("pretrained", "train_cfg"):  # only where the model takes them: its signature is checked
+        if key in cfg.model:
+            cfg.model[key] = None
     model = build_model(cfg.model)
     classes = None
     if checkpoint is not None:

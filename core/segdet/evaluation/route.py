@@ -212,7 +212,9 @@ def evaluate_dataset(dataset: Any, results: Sequence[Any], metric: Any = None, l
     ``evaluate`` of its own (an MMDetection-style override, or a wrapper such as
     ``ConcatDataset``) is asked through it, unless ``metric`` names only registered metric classes."""
     if is_legacy(dataset) and not only_registered(metric):
-        kwargs = {**(config_options or {}), **options}
+        named, any_kw = _params(dataset.evaluate)
+        kwargs = {k: v for k, v in (config_options or {}).items() if any_kw or k in named}
+        kwargs.update(options)
         if metric is not None:
             kwargs["metric"] = metric
         return dict(dataset.evaluate(results, logger=logger, **kwargs))
