@@ -11,6 +11,22 @@ _INITIALIZED: set[str] = set()
 _FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 
 
+class _ConsoleHandler(logging.StreamHandler):
+    """A stream handler that, while a terminal progress bar is drawn, writes around it
+    (clear the bar, write the line, draw the bar again) so lines are never glued onto it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from .progress import bar_active, write_around_bars
+
+        if not bar_active():
+            super().emit(record)
+            return
+        try:
+            write_around_bars(self.format(record), self.stream)
+        except Exception:  # pragma: no cover - as logging.StreamHandler does
+            self.handleError(record)
+
+
 def _rank() -> int:
     try:
         import torch.distributed as dist
@@ -32,7 +48,7 @@ def get_logger(name: str = "segdet", log_file: str | None = None,
     rank = _rank()
     if name not in _INITIALIZED:
         logger.propagate = False
-        stream = logging.StreamHandler(sys.stdout)
+        stream = _ConsoleHandler(sys.stdout)
         stream.setFormatter(logging.Formatter(_FORMAT))
         logger.addHandler(stream)
         _INITIALIZED.add(name)

@@ -5,7 +5,22 @@ import sys
 import time
 from typing import Any, TextIO
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "bar_active", "write_around_bars"]
+
+_ACTIVE_BARS: list[Any] = []  # tqdm bars drawn now; log lines must be written around them
+
+
+def bar_active() -> bool:
+    """True while a terminal progress bar is drawn (log lines then go through :func:`write_around_bars`)."""
+    return bool(_ACTIVE_BARS)
+
+
+def write_around_bars(text: str, stream: TextIO) -> None:
+    """Write ``text`` (one or more lines) to ``stream`` so an active bar is cleared first and drawn
+    again below it (``tqdm.write``), instead of the text being glued onto the bar's line."""
+    from tqdm import tqdm
+
+    tqdm.write(text, file=stream)
 
 
 class Progress:
@@ -30,6 +45,7 @@ class Progress:
             from tqdm import tqdm
 
             self._bar = tqdm(total=self.total, desc=desc, file=self.stream, dynamic_ncols=True, leave=False)
+            _ACTIVE_BARS.append(self._bar)
 
     def update(self, n: int = 1) -> None:
         self.count += n
@@ -47,6 +63,8 @@ class Progress:
 
     def close(self) -> None:
         if self._bar is not None:
+            if self._bar in _ACTIVE_BARS:
+                _ACTIVE_BARS.remove(self._bar)
             self._bar.close()
             self._bar = None
 
