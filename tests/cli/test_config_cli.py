@@ -23,6 +23,12 @@ def configs(tmp_path):
         "    type='RetinaNet',\n"
         "    backbone=dict(type='ResNet', depth=18, base_channels=8),\n"
         "    neck=dict(type='FPN', out_channels=8, num_outs=3),\n"
+        "    bbox_head=dict(type='RetinaHead', num_classes=2, stacked_convs=1, feat_channels=8,\n"
+        "                   anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4,\n"
+        "                                         scales_per_octave=1, ratios=[1.0], strides=[4, 8, 16, 32]),\n"
+        "                   bbox_coder=dict(type='DeltaXYWHBBoxCoder'),\n"
+        "                   loss_cls=dict(type='FocalLoss', use_sigmoid=True),\n"
+        "                   loss_bbox=dict(type='L1Loss')),\n"
         ")\n"
     )
     good = tmp_path / "good.py"
@@ -78,3 +84,21 @@ def test_check_config_syntax_error_names_file_and_line(tmp_path):
     proc = run("check-config", str(cfg))
     assert proc.returncode != 0
     assert "broken.py:3: invalid Python in config" in proc.stderr
+
+
+def test_options_is_the_deprecated_name_of_cfg_options():
+    cfg = str(Path(__file__).resolve().parents[2] / "configs/retinanet/retinanet_r18_fpn_shapes.py")
+    proc = run("print-config", cfg, "--options", "model.neck.num_outs=3", "data.samples_per_gpu=5",
+               "--explain", "data.samples_per_gpu")
+    assert proc.returncode == 0, proc.stderr
+    assert "data.samples_per_gpu = 5" in proc.stdout
+    assert "--options is deprecated" in proc.stderr and "--cfg-options" in proc.stderr
+
+
+def test_check_config_reports_a_missing_required_slot(tmp_path):
+    cfg = tmp_path / "headless.py"
+    cfg.write_text("model = dict(type='RetinaNet', backbone=dict(type='ResNet', depth=18))\n")
+    proc = run("check-config", str(cfg))
+    assert proc.returncode != 0
+    assert "model.bbox_head" in proc.stderr and "needs 'bbox_head'" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,8 +1,9 @@
 """Helpers shared by commands: config loading with errors turned into clean CLI messages."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -36,11 +37,25 @@ class GreedyOption(click.Option):
 
 
 def cfg_options_option(func: F) -> F:
-    """``--cfg-options a.b=1 'c=[1,2]'``: several items after one flag, as in MMCV's tools."""
-    return click.option(
+    """``--cfg-options a.b=1 'c=[1,2]'``: several items after one flag, as in MMCV's tools.
+
+    ``--options`` (MMDetection 2.x's old name) is accepted too, with a deprecation line.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, legacy_options: tuple[str, ...] = (), cfg_options: tuple[str, ...] = (),
+                **kwargs: Any) -> Any:
+        if legacy_options:
+            click.echo("segdet: --options is deprecated and will be removed; use --cfg-options "
+                       "(same syntax)", err=True)
+        return func(*args, cfg_options=tuple(cfg_options) + tuple(legacy_options), **kwargs)
+
+    wrapper = click.option("--options", "legacy_options", cls=GreedyOption, multiple=True, hidden=True,
+                           help="Deprecated name of --cfg-options.")(wrapper)
+    return cast(F, click.option(
         "--cfg-options", "cfg_options", cls=GreedyOption, multiple=True, metavar="KEY=VALUE ...",
         help="Override config keys, e.g. model.neck.num_outs=4 'data.samples_per_gpu=2'.",
-    )(func)
+    )(wrapper))
 
 
 def load_config(path: str, cfg_options: Sequence[str] = ()) -> Any:

@@ -40,8 +40,8 @@ def _build_problems(model_cfg: Mapping[str, Any]) -> list[str]:
     except Exception:  # a component that cannot be built on the meta device: build it for real
         try:
             build_model(model_cfg)
-        except SegdetError as err:
-            return [str(err)]
+        except Exception as err:
+            return [f"model: building it failed: {type(err).__name__}: {err}"]
     return []
 
 

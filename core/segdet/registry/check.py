@@ -9,6 +9,7 @@ All problems are collected, so one run of ``segdet check-config`` lists them all
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -58,17 +59,31 @@ def check_section(cfg: Mapping[str, Any], group: str, problems: list[str],
     for key, value in (passed or {}).items():
         if args.get(key) is None and value is not _MISSING:
             args[key] = value
-    present = {**{k: None for k in filled}, **args}
+    # what the parent fills counts as given, where the component takes it (a neck that computes no
+    # strides simply does not take ``in_strides``)
+    present = {**{k: None for k in filled if _takes(obj, k)}, **args}
     at = where.split(" (")[0].rsplit(".", 1)[0] or "config"
     problems.extend(check_arguments(obj, present, at, display, cfg))
-    check_children(obj, args, problems)
+    check_children(obj, cfg, args, problems)
 
 
-def check_children(obj: Any, args: Mapping[str, Any], problems: list[str]) -> None:
+def _takes(obj: Any, name: str) -> bool:
+    try:
+        params = inspect.signature(obj).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def check_children(obj: Any, cfg: Mapping[str, Any], args: Mapping[str, Any], problems: list[str]) -> None:
     """Check every child ``obj`` declares in its ``slots``, with what it fills and passes."""
     for path, slot in slots_of(obj).items():
         value = lookup_path(args, path)
         if value is _MISSING or value is None:
+            if not slot.optional:
+                owner = getattr(obj, "__name__", type(obj).__name__)
+                problems.append(f"{describe_location(cfg, path)}: {owner} needs {path!r} "
+                                f"(a dict(type=...) of group {slot.group!r})")
             continue
         passed = {child_arg: lookup_path(args, parent_key) for child_arg, parent_key in slot.passes.items()}
         _check_value(value, slot, problems, passed)

@@ -49,7 +49,7 @@ class SingleStageDetector(BaseDetector):
     slots: ClassVar[dict[str, Slot]] = {
         "backbone": Slot("backbones", optional=False),
         "neck": Slot("necks", fills=("in_channels", "in_strides")),
-        "bbox_head": Slot("heads", fills=("in_channels",),
+        "bbox_head": Slot("heads", fills=("in_channels",), optional=False,
                           passes={"train_cfg": "train_cfg", "test_cfg": "test_cfg"}),
     }
 
