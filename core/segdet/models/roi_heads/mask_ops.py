@@ -80,23 +80,15 @@ def mask_target(
     return torch.cat(targets, dim=0)
 
 
-def _paste_chunk(masks: Tensor, boxes: Tensor, img_h: int, img_w: int,
-                 skip_empty: bool) -> tuple[Tensor, slice, slice]:
-    """Probabilities of ``masks (n, h, w)`` pasted into their boxes on an image region.
+def _paste_chunk(masks: Tensor, boxes: Tensor, region: Sequence[int]) -> Tensor:
+    """Probabilities of ``masks (n, h, w)`` pasted into their ``boxes (n, 4)`` over ``region``.
 
-    The region is the boxes' extent (``skip_empty``) or the whole image. Each output pixel
-    centre is mapped into its box's mask and sampled bilinearly (``grid_sample``).
+    ``region`` is ``(x0, y0, x1, y1)`` in image pixels; each pixel centre of the region is
+    mapped into its box's mask and sampled bilinearly (``grid_sample``, zeros outside).
+    Returns ``(n, y1 - y0, x1 - x0)``.
     """
-    if skip_empty:
-        x0 = int(max(torch.floor(boxes[:, 0].min()).item() - 1, 0))
-        y0 = int(max(torch.floor(boxes[:, 1].min()).item() - 1, 0))
-        x1 = int(min(torch.ceil(boxes[:, 2].max()).item() + 1, img_w))
-        y1 = int(min(torch.ceil(boxes[:, 3].max()).item() + 1, img_h))
-    else:
-        x0, y0, x1, y1 = 0, 0, img_w, img_h
+    x0, y0, x1, y1 = region
     n = masks.shape[0]
-    if x1 <= x0 or y1 <= y0:
-        return masks.new_zeros((n, 0, 0)), slice(y0, y0), slice(x0, x0)
     bx0, by0, bx1, by1 = (boxes[:, i:i + 1] for i in range(4))
     img_y = torch.arange(y0, y1, device=masks.device, dtype=masks.dtype) + 0.5
     img_x = torch.arange(x0, x1, device=masks.device, dtype=masks.dtype) + 0.5
@@ -105,7 +97,7 @@ def _paste_chunk(masks: Tensor, boxes: Tensor, img_h: int, img_w: int,
     grid = torch.stack([gx[:, None, :].expand(n, gy.shape[1], gx.shape[1]),
                         gy[:, :, None].expand(n, gy.shape[1], gx.shape[1])], dim=3)
     pasted = F.grid_sample(masks[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return pasted[:, 0], slice(y0, y1), slice(x0, x1)
+    return pasted[:, 0]
 
 
 def paste_masks(mask_probs: Tensor, boxes: Tensor, img_shape: Sequence[int], threshold: float = 0.5) -> Tensor:
@@ -131,13 +123,16 @@ def paste_masks(mask_probs: Tensor, boxes: Tensor, img_shape: Sequence[int], thr
     probs = mask_probs.float()
     boxes = boxes[:, :4].to(probs)
     if probs.device.type == "cpu":
-        chunk, skip_empty = 1, True
-    else:
-        chunk = max(1, min(n, int(_GPU_MEM_LIMIT // max(img_h * img_w * 4, 1))))
-        skip_empty = False
+        # One mask at a time, over its box (plus one pixel) only.
+        extents = torch.cat([torch.floor(boxes[:, :2]) - 1, torch.ceil(boxes[:, 2:]) + 1], dim=1).tolist()
+        for i, (x0, y0, x1, y1) in enumerate(extents):
+            region = (max(int(x0), 0), max(int(y0), 0), min(int(x1), img_w), min(int(y1), img_h))
+            if region[2] > region[0] and region[3] > region[1]:
+                pasted = _paste_chunk(probs[i:i + 1], boxes[i:i + 1], region)
+                out[i, region[1]:region[3], region[0]:region[2]] = pasted[0] >= threshold
+        return out
+    chunk = max(1, min(n, int(_GPU_MEM_LIMIT // max(img_h * img_w * 4, 1))))
     for start in range(0, n, chunk):
         sl = slice(start, min(start + chunk, n))
-        pasted, ys, xs = _paste_chunk(probs[sl], boxes[sl], img_h, img_w, skip_empty)
-        if pasted.numel():
-            out[sl, ys, xs] = pasted >= threshold
+        out[sl] = _paste_chunk(probs[sl], boxes[sl], (0, 0, img_w, img_h)) >= threshold
     return out
