@@ -13,7 +13,7 @@ from .utils import (
     zero_weight_loss,
 )
 
-__all__ = ["BoxLoss", "WeightedLoss"]
+__all__ = ["BoxLoss", "EpsBoxLoss", "WeightedLoss"]
 
 
 class WeightedLoss(nn.Module):
@@ -49,6 +49,11 @@ class WeightedLoss(nn.Module):
         reduction_override: str | None = None,
     ) -> Tensor:
         reduction = resolve_reduction(self.reduction, reduction_override, type(self).__name__)
+        return self.weighted(pred, target, weight, reduction, avg_factor)
+
+    def weighted(self, pred: Tensor, target: Tensor, weight: Tensor | None, reduction: str,
+                 avg_factor: Union[float, Tensor] | None) -> Tensor:
+        """``loss_weight * reduce(elementwise(pred, target) * weight)`` with a resolved ``reduction``."""
         loss = self.elementwise(pred, target)
         return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
 
@@ -61,17 +66,26 @@ class BoxLoss(WeightedLoss):
     neither contributes nor breaks the backward pass.
     """
 
-    def forward(
-        self,
-        pred: Tensor,
-        target: Tensor,
-        weight: Tensor | None = None,
-        avg_factor: Union[float, Tensor] | None = None,
-        reduction_override: str | None = None,
-    ) -> Tensor:
-        reduction = resolve_reduction(self.reduction, reduction_override, type(self).__name__)
+    def weighted(self, pred: Tensor, target: Tensor, weight: Tensor | None, reduction: str,
+                 avg_factor: Union[float, Tensor] | None) -> Tensor:
         zero = zero_weight_loss(pred, weight, reduction)
         if zero is not None:
             return zero
-        loss = self.elementwise(pred, target)
-        return self.loss_weight * weight_reduce_loss(loss, per_box_weight(weight), reduction, avg_factor)
+        return super().weighted(pred, target, per_box_weight(weight), reduction, avg_factor)
+
+
+class EpsBoxLoss(BoxLoss):
+    """A box loss with a numerical floor ``eps`` (GIoU, DIoU, CIoU).
+
+    Args:
+        eps: lower bound of the union and enclosing terms. Default 1e-6.
+        reduction: ``'none'``, ``'mean'`` (default) or ``'sum'``.
+        loss_weight: factor of the loss. Default 1.0.
+
+    ``forward(pred, target, weight=None, avg_factor=None, reduction_override=None)`` with
+    ``pred``, ``target`` ``(N, 4)`` in ``x1, y1, x2, y2`` form; ``weight`` ``(N,)`` or ``(N, 4)``.
+    """
+
+    def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
+        super().__init__(reduction, loss_weight)
+        self.eps = eps

@@ -6,7 +6,7 @@ import math
 import torch
 from torch import Tensor
 
-from .base import BoxLoss
+from .base import EpsBoxLoss
 from .diou_loss import diou_terms
 
 __all__ = ["CIoULoss", "ciou_loss"]
@@ -26,21 +26,16 @@ def ciou_loss(pred: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
     return 1 - cious.clamp(min=-1.0, max=1.0)
 
 
-class CIoULoss(BoxLoss):
+class CIoULoss(EpsBoxLoss):
     """Complete-IoU loss of predicted and target boxes ``(N, 4)`` in ``x1, y1, x2, y2`` form.
 
     Args:
         eps: added to the union, the enclosing diagonal and the heights. Default 1e-6.
-        reduction: ``'none'``, ``'mean'`` (default) or ``'sum'``.
-        loss_weight: factor of the loss. Default 1.0.
+        reduction, loss_weight: as :class:`~segdet_losses.base.WeightedLoss` (``'mean'``, 1.0).
 
     ``forward(pred, target, weight=None, avg_factor=None, reduction_override=None)``;
     ``weight`` is ``(N,)`` or ``(N, 4)`` (then averaged per box).
     """
-
-    def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
-        super().__init__(reduction, loss_weight)
-        self.eps = eps
 
     def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         return ciou_loss(pred, target, self.eps)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .base import BoxLoss
+from .base import EpsBoxLoss
 
 __all__ = ["DIoULoss", "diou_terms", "diou_loss"]
 
@@ -33,21 +33,16 @@ def diou_loss(pred: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
     return 1 - (ious - rho2 / c2)
 
 
-class DIoULoss(BoxLoss):
+class DIoULoss(EpsBoxLoss):
     """Distance-IoU loss of predicted and target boxes ``(N, 4)`` in ``x1, y1, x2, y2`` form.
 
     Args:
         eps: added to the union and the enclosing diagonal. Default 1e-6.
-        reduction: ``'none'``, ``'mean'`` (default) or ``'sum'``.
-        loss_weight: factor of the loss. Default 1.0.
+        reduction, loss_weight: as :class:`~segdet_losses.base.WeightedLoss` (``'mean'``, 1.0).
 
     ``forward(pred, target, weight=None, avg_factor=None, reduction_override=None)``;
     ``weight`` is ``(N,)`` or ``(N, 4)`` (then averaged per box).
     """
-
-    def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
-        super().__init__(reduction, loss_weight)
-        self.eps = eps
 
     def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         return diou_loss(pred, target, self.eps)

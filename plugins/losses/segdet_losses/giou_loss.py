@@ -5,7 +5,7 @@ from torch import Tensor
 
 from segdet.api import bbox_overlaps
 
-from .base import BoxLoss
+from .base import EpsBoxLoss
 
 __all__ = ["GIoULoss", "giou_loss"]
 
@@ -15,21 +15,16 @@ def giou_loss(pred: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
     return 1 - bbox_overlaps(pred, target, mode="giou", is_aligned=True, eps=eps)
 
 
-class GIoULoss(BoxLoss):
+class GIoULoss(EpsBoxLoss):
     """``1 - GIoU`` of predicted and target boxes ``(N, 4)`` in ``x1, y1, x2, y2`` form.
 
     Args:
         eps: lower bound of union and enclosing area. Default 1e-6.
-        reduction: ``'none'``, ``'mean'`` (default) or ``'sum'``.
-        loss_weight: factor of the loss. Default 1.0.
+        reduction, loss_weight: as :class:`~segdet_losses.base.WeightedLoss` (``'mean'``, 1.0).
 
     ``forward(pred, target, weight=None, avg_factor=None, reduction_override=None)``;
     ``weight`` is ``(N,)`` or ``(N, 4)`` (then averaged per box).
     """
-
-    def __init__(self, eps: float = 1e-6, reduction: str = "mean", loss_weight: float = 1.0) -> None:
-        super().__init__(reduction, loss_weight)
-        self.eps = eps
 
     def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         return giou_loss(pred, target, self.eps)
