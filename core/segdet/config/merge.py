@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import DuplicateBaseKeyError
+from ..errors import ConfigError, DuplicateBaseKeyError
 from .configdict import ConfigDict, _convert, _copy_origins, has_container
 
 __all__ = ["DELETE_KEY", "finalize", "merge_into", "merge_bases", "strip_delete", "set_origin_all"]
@@ -17,13 +17,17 @@ __all__ = ["DELETE_KEY", "finalize", "merge_into", "merge_bases", "strip_delete"
 DELETE_KEY = "_delete_"
 
 
-def merge_into(base: ConfigDict, child: ConfigDict) -> ConfigDict:
+def merge_into(base: ConfigDict, child: ConfigDict, path: tuple[Any, ...] = ()) -> ConfigDict:
     """``base`` with ``child`` merged onto it, as a new dict; ``base`` is left as it was.
 
     Only the dicts on the way to a changed key are copied, so cached base
     trees can be shared by every config that includes them. ``child`` must
     be private to the caller: its dicts move into the result and its
     ``_delete_`` markers are consumed.
+
+    Raises:
+        ConfigError: a child dict lands on a base value that is not a dict (a list, a number,
+            a string, None) without ``_delete_=True``: MMCV refuses this instead of guessing.
     """
     result = base.copy()
     for key, value in child.items():
@@ -34,11 +38,25 @@ def merge_into(base: ConfigDict, child: ConfigDict) -> ConfigDict:
             replace = bool(dict.pop(value, DELETE_KEY, False))
             if value._cd_origins:
                 value._cd_origins.pop(DELETE_KEY, None)
+            if present and not replace and not isinstance(current, ConfigDict):
+                raise _dict_over_non_dict((*path, key), current, result._chain(key), child._chain(key))
             if not replace and isinstance(current, ConfigDict):
-                value = merge_into(current, value)
+                value = merge_into(current, value, (*path, key))
         dict.__setitem__(result, key, value)
         result._set_chain(key, chain)
     return result
+
+
+def _dict_over_non_dict(path: tuple[Any, ...], current: Any, base_chain: Any, child_chain: Any) -> ConfigError:
+    dotted = ".".join(str(p) for p in path)
+    base_at = str(base_chain[-1]) if base_chain else "a base file"
+    child_at = str(child_chain[-1]) if child_chain else "the child config"
+    kind = "None" if current is None else type(current).__name__
+    return ConfigError(
+        f"{dotted}: the config at {child_at} gives a dict, but the base value set at {base_at} is "
+        f"{kind} {current!r}; a dict merges only into a dict. To replace the base value, write "
+        f"{path[-1]}=dict(_delete_=True, ...) in the child."
+    )
 
 
 def merge_bases(bases: list[tuple[str, ConfigDict]], including: str) -> ConfigDict:
