@@ -10,6 +10,7 @@ by ``--eval`` with no core edit.
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 import textwrap
 from pathlib import Path
@@ -76,13 +77,14 @@ FAKE_MODULE = textwrap.dedent('''
 
     @register("metrics", force=True)
     class MaskPixelCount:
-        """A throwaway metric: the number of mask pixels over the whole test set."""
+        """A throwaway metric: the number of mask pixels over the whole test set (RLE masks)."""
 
         def __init__(self, prefix: str = "px") -> None:
             self.prefix = prefix
 
         def evaluate(self, results, dataset):
-            return {f"{self.prefix}_total": float(sum(int(r["masks"].sum()) for r in results))}
+            return {f"{self.prefix}_total": float(sum(int(mask_utils.area(m).sum()) for r in results
+                                                      for m in r["masks"]))}
 ''')
 
 DIST_METRIC = textwrap.dedent('''
@@ -148,8 +150,12 @@ def _gt_pixels(ann: dict[str, Any]) -> int:
 
 
 def test_eval_bbox_segm_and_a_registered_metric(setup: dict[str, Any]) -> None:
-    out = _values(_run("test", setup["cfg"], setup["ckpt"], "--device", "cpu",
+    pkl = setup["tmp"] / "raw.pkl"
+    out = _values(_run("test", setup["cfg"], setup["ckpt"], "--device", "cpu", "--out", str(pkl),
                        "--eval", "bbox", "segm", "MaskPixelCount"))
+    raw = pickle.loads(pkl.read_bytes())  # the test loop keeps masks as RLE, one per box
+    assert len(raw) == 4 and all(len(r["masks"]) == len(r["bboxes"]) for r in raw)
+    assert all(m["size"] == [64, 64] and isinstance(m["counts"], str) for r in raw for m in r["masks"])
     assert float(out["bbox_mAP"]) == 1.0 and float(out["segm_mAP"]) == 1.0
     assert float(out["segm_mAP_50"]) == 1.0
     # the config's classwise=True reached CocoMetric; save_best/interval (hook keys) dropped out

@@ -308,3 +308,19 @@ def test_masks_not_at_the_original_size_are_refused(coco_data: Any) -> None:
     small = [{**r, "masks": r["masks"][:, : H // 2]} for r in results]
     with pytest.raises(ValueError, match="original image size"):
         CocoMetric(metric="segm", backend="pycocotools").evaluate(small, dataset)
+
+
+def test_encode_mask_results_keeps_everything_else() -> None:
+    from segdet.evaluation.coco_results import encode_mask_results
+
+    masks = torch.zeros(2, 6, 7, dtype=torch.bool)
+    masks[0, 1:3, 2:5] = True
+    r = dict(bboxes=torch.zeros(2, 4), scores=torch.ones(2), labels=torch.zeros(2, dtype=torch.long), masks=masks)
+    enc = encode_mask_results(r)
+    assert enc["bboxes"] is r["bboxes"] and r["masks"] is masks  # a new dict; the input stays
+    assert [int(mask_utils.area(m)) for m in enc["masks"]] == [6, 0]
+    assert encode_mask_results(enc) is enc
+    boxes_only = {k: v for k, v in r.items() if k != "masks"}
+    assert encode_mask_results(boxes_only) is boxes_only
+    seg = torch.zeros(4, 4, dtype=torch.long)
+    assert encode_mask_results(seg) is seg

@@ -8,6 +8,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from ..evaluation.coco_results import encode_mask_results
 from .checkpoint import unwrap_model
 from .dist import all_gather_object, broadcast_buffers, get_dist_info
 from .progress import Progress
@@ -48,7 +49,7 @@ def _run(model: nn.Module, data_loader: Any, show_dir: str | None, total: int, d
             batch = results_to_cpu(batch)
             if show_dir:
                 _show(data, batch, show_dir, getattr(model, "CLASSES", None), show_fn)
-            results.extend(batch)
+            results.extend(encode_mask_results(r) for r in batch)  # RLE: bounded memory over a test set
             bar.update(len(batch))
     model.train(was_training)
     return results
@@ -59,7 +60,8 @@ def single_gpu_test(model: nn.Module, data_loader: Any, show_dir: str | None = N
     """Test ``model`` on every batch of ``data_loader`` (on the model's device).
 
     The model is called as ``model(return_loss=False, rescale=True, **data)`` and returns
-    one result per image (see CONTRACTS); results are moved to the CPU. With
+    one result per image (see CONTRACTS); results are moved to the CPU, and instance masks
+    (bool (N, H, W) at the original size) are kept as lists of RLE dicts, as MMDetection does. With
     ``show_dir``, an image with predictions drawn is written per input image, by
     ``show_fn(filename, result, class_names, out_file)`` (default: boxes or a colour mask with cv2).
     """

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["results_to_coco_json", "encode_masks", "unpack_result"]
+__all__ = ["results_to_coco_json", "encode_masks", "encode_mask_results", "unpack_result"]
 
 
 def _to_numpy(x: Any) -> np.ndarray:
@@ -119,3 +119,18 @@ def results_to_coco_json(results: Sequence[Any], img_ids: Sequence[int], cat_ids
             out.extend(dict(image_id=img, category_id=c, score=s, bbox=b)
                        for c, s, b in zip(cats_l, scores_l, xywh.tolist()))
     return out
+
+
+def encode_mask_results(result: Any) -> Any:
+    """``result`` with bool (N, H, W) ``masks`` replaced by a list of N RLE dicts (``counts`` str).
+
+    What the test loops keep per image: an original-size bool mask per detection costs H*W bytes,
+    its RLE a few hundred. Results without array masks (boxes only, segmentation maps, RLE
+    already) come back unchanged.
+    """
+    if not isinstance(result, dict) or result.get("masks") is None:
+        return result
+    masks = result["masks"]
+    if isinstance(masks, (list, tuple)):
+        return result
+    return {**result, "masks": encode_masks(masks)}
