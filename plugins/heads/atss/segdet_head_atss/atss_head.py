@@ -14,6 +14,7 @@ from segdet.api import (
     Slot,
     build,
     levels_to_flat,
+    multi_apply,
     reduce_mean,
 )
 
@@ -118,8 +119,7 @@ class ATSSHead(ConvTowers, AnchorHeadBase):
     def forward(self, feats: Sequence[torch.Tensor]
                 ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
         """All levels: lists ``cls_scores``, ``bbox_preds``, ``centernesses``."""
-        outs = [self.forward_single(x, s) for x, s in zip(feats, self.scales)]
-        cls_scores, bbox_preds, centernesses = (list(t) for t in zip(*outs))
+        cls_scores, bbox_preds, centernesses = multi_apply(self.forward_single, feats, self.scales)
         return cls_scores, bbox_preds, centernesses
 
     def loss(self, cls_scores: list[torch.Tensor], bbox_preds: list[torch.Tensor],

@@ -14,6 +14,7 @@ from segdet.api import (
     Slot,
     build,
     levels_to_flat,
+    multi_apply,
     reduce_mean,
 )
 
@@ -136,8 +137,7 @@ class FCOSHead(ConvTowers, PointHeadBase):
                 ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
         """All levels: lists ``cls_scores``, ``bbox_preds`` (distances in pixels at test time),
         ``centernesses``."""
-        outs = [self.forward_single(x, s, st) for x, s, st in zip(feats, self.scales, self.strides)]
-        cls_scores, bbox_preds, centernesses = (list(t) for t in zip(*outs))
+        cls_scores, bbox_preds, centernesses = multi_apply(self.forward_single, feats, self.scales, self.strides)
         return cls_scores, bbox_preds, centernesses
 
     # ------------------------------------------------------------------ targets

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from segdet.api import AnchorHeadBase, ConvTowers
+from segdet.api import AnchorHeadBase, ConvTowers, multi_apply
 
 __all__ = ["RetinaHead"]
 
@@ -86,11 +86,7 @@ class RetinaHead(ConvTowers, AnchorHeadBase):
 
     def forward(self, feats: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """All levels: lists ``cls_scores``, ``bbox_preds``."""
-        cls_scores, bbox_preds = [], []
-        for x in feats:
-            c, b = self.forward_single(x)
-            cls_scores.append(c)
-            bbox_preds.append(b)
+        cls_scores, bbox_preds = multi_apply(self.forward_single, feats)
         return cls_scores, bbox_preds
 
     def loss(self, cls_scores: list[torch.Tensor], bbox_preds: list[torch.Tensor],
