@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -61,11 +62,17 @@ def cfg_options_option(func: F) -> F:
 def load_config(path: str, cfg_options: Sequence[str] = ()) -> Any:
     """``Config.fromfile`` with ``--cfg-options`` applied; segdet errors become CLI errors."""
     from segdet.config import Config, parse_cfg_options
+    from segdet.config.legacy import upgrade_legacy_keys
     from segdet.errors import SegdetError
 
     try:
         options = parse_cfg_options(list(cfg_options)) if cfg_options else None
-        return Config.fromfile(path, cfg_options=options)
+        cfg = Config.fromfile(path, cfg_options=options)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for message in upgrade_legacy_keys(cfg, source=path):
+                click.echo(f"segdet: {message}", err=True)
+        return cfg
     except SegdetError as err:
         raise click.ClickException(str(err)) from err
 
