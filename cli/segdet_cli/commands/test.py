@@ -190,14 +190,17 @@ def _run(cfg: Any, checkpoint: str, evals: list[str], out: str | None, format_on
          device: str | None, launcher: str) -> None:
     from segdet.engine.dist import get_dist_info, init_dist
     from segdet.engine.logger import get_logger
+    from segdet.engine.runtime import apply_runtime, dist_backend, log_level
     from segdet.engine.test import multi_gpu_test, single_gpu_test
     from segdet.engine.train import resolve_device
     from segdet.models.builder import build_model
 
     distributed = launcher != "none"
-    dev = init_dist(launcher, device=device) if distributed else resolve_device(device)
+    runtime = apply_runtime(cfg)
+    dev = init_dist(launcher, backend=dist_backend(cfg), device=device) if distributed else resolve_device(device)
     rank, _ = get_dist_info()
-    logger = get_logger("segdet")
+    logger = get_logger("segdet", log_level=log_level(cfg))
+    logger.debug("runtime: " + ", ".join(f"{k}={v}" for k, v in runtime.items()))
     loader = _build_test_loader(cfg, aug_test, distributed)
     dataset = loader.dataset
     model = build_model(to_plain(cfg["model"]))

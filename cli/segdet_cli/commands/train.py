@@ -228,10 +228,12 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
     from segdet.engine.env import collect_env, init_random_seed, plugins_used, set_random_seed
     from segdet.engine.logger import get_logger
     from segdet.engine.meta import checkpoint_meta
+    from segdet.engine.runtime import apply_runtime, dist_backend, log_level
     from segdet.engine.train import resolve_device, train_model
 
+    runtime = apply_runtime(cfg)
     distributed = launcher != "none"
-    dev = init_dist(launcher, device=device) if distributed else resolve_device(device)
+    dev = init_dist(launcher, backend=dist_backend(cfg), device=device) if distributed else resolve_device(device)
     rank, _ = get_dist_info()
     datasets = prepare_datasets_or_fail(cfg, debug)
     timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
@@ -240,8 +242,10 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
                argv=sys.argv, timestamp=timestamp)
     if rank == 0:
         _write_run_files(cfg, config, work_dir, timestamp, env)
-    logger = get_logger("segdet", os.path.join(work_dir, f"{timestamp}.log") if rank == 0 else None)
+    logger = get_logger("segdet", os.path.join(work_dir, f"{timestamp}.log") if rank == 0 else None,
+                        log_level=log_level(cfg))
     logger.info("Environment info:\n" + "\n".join(f"{k}: {v}" for k, v in env.items()))
+    logger.info("runtime: " + ", ".join(f"{k}={v}" for k, v in runtime.items()))
     if tags:
         logger.info(f"tags: {', '.join(tags)}")
     logger.info(f"Distributed training: {distributed}")

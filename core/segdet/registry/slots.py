@@ -16,7 +16,7 @@ config keys.  A slot key may be a dotted path into the component's own arguments
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -26,6 +26,10 @@ __all__ = ["Slot", "slots_of"]
 
 def _frozen_map(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return dict(value or {})
+
+
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -43,7 +47,7 @@ class Slot:
     """
 
     group: str
-    fills: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    fills: tuple[str, ...] = attrs.field(default=(), converter=_names)
     passes: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
     optional: bool = True
 
