@@ -23,6 +23,8 @@ from .errors import (
     ShapeMismatchError,
     UnknownComponentError,
 )
+from .evaluation.route import evaluate as evaluate_results
+from .evaluation.route import uses_metric_route
 from .models.builder import build_downstream, output_channels
 from .models.decode_heads import PPM, BaseDecodeHead, LossCfg, resize, seg_accuracy
 from .models.dense_heads import (
@@ -145,4 +147,7 @@ __all__ = [
     "Priority",
     "RunnerState",
     "hookimpl",
+    # evaluation (data sets; metrics themselves need nothing from segdet)
+    "evaluate_results",
+    "uses_metric_route",
 ]
