@@ -307,3 +307,37 @@ def test_forward_dummy_outputs():
     assert mask_pred.shape == (5, NUM_CLASSES, 28, 28)
     outs = cascade().forward_dummy(x, props)
     assert len(outs) == 6 and all(o.shape == (5, 4) for o in outs[1::2])
+
+
+def test_aug_test_maps_flipped_views_back():
+    """Stand-ins for the learnt parts that see the scene the way a view shows it: the object is
+    the left half of the original image; a flipped view sees it on the right. Merged over an
+    unflipped and a flipped view, boxes and masks equal the single view's."""
+    from torchvision.ops import roi_align
+
+    head = standard().eval()
+    head.test_cfg = dict(TEST_CFG, mask_thr_binary=0.6)  # a wrong un-flip would average to 0.5
+    obj = torch.zeros((SIZE, SIZE))
+    obj[:, : SIZE // 2] = 1.0
+
+    def box_predictions(x, rois, img_metas):
+        scores = torch.zeros((rois.shape[0], NUM_CLASSES + 1))
+        scores[:, 0] = (rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2]) / SIZE**2  # flip-invariant
+        return scores, torch.zeros((rois.shape[0], 4 * NUM_CLASSES)), rois
+
+    def mask_probs(x, rois):
+        seen = obj.flip(-1) if float(x[0].flatten()[0]) == 1.0 else obj
+        crop = roi_align(seen[None, None], rois, (28, 28), 1.0, 0, True)
+        return crop.expand(-1, NUM_CLASSES, -1, -1)
+
+    head._box_predictions = box_predictions
+    head._mask_probs = mask_probs
+    plain = [torch.zeros(1, C, 4, 4)]
+    flipped = [torch.ones(1, C, 4, 4)]
+    props = [torch.tensor([[4.0, 8.0, 40.0, 50.0, 0.9], [20.0, 2.0, 60.0, 30.0, 0.8]])]
+    single = head.simple_test(plain, props, metas(1), rescale=True)[0]
+    merged = head.aug_test([plain, flipped], props, [metas(1), metas(1, flip=True)], rescale=True)[0]
+    torch.testing.assert_close(merged["bboxes"], single["bboxes"])
+    assert torch.equal(merged["labels"], single["labels"])
+    assert torch.equal(merged["masks"], single["masks"])
+    assert merged["masks"].any() and not merged["masks"][:, :, SIZE // 2 + 1:].any()
