@@ -100,7 +100,8 @@ def _original_error(text: str) -> tuple[str, str] | None:
                 start = i
     if start is None:
         return found.group(2), found.group(1)
-    return found.group(2), "\n".join(lines[start:]).strip()
+    original = "\n".join(lines[start:]).strip()
+    return found.group(2), re.sub(r"^segdet\.errors\.", "", original)
 
 
 def describe_error(err: BaseException) -> str:

@@ -81,3 +81,70 @@ def assert_clean_failure(proc: subprocess.CompletedProcess, *names: str) -> str:
     for name in names:
         assert name in proc.stderr, f"{name!r} not in the message:\n{proc.stderr[-3000:]}"
     return proc.stderr
+
+
+COCO_TRAIN = """
+    train_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', with_bbox=True),
+        dict(type='Resize', img_scale=(32, 32), keep_ratio=False),
+        dict(type='Normalize', mean=[0, 0, 0], std=[255, 255, 255], to_rgb=True),
+        dict(type='DefaultFormatBundle'),
+        dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels']),
+    ]
+    test_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='MultiScaleFlipAug', img_scale=(32, 32), flip=False, transforms=[
+            dict(type='Resize', keep_ratio=False),
+            dict(type='Normalize', mean=[0, 0, 0], std=[255, 255, 255], to_rgb=True),
+            dict(type='ImageToTensor', keys=['img']),
+            dict(type='Collect', keys=['img']),
+        ]),
+    ]
+    data = dict(
+        _delete_=True, samples_per_gpu=2, workers_per_gpu={workers},
+        train=dict(type='CocoDataset', ann_file='{train}', img_prefix='{images}', classes={classes},
+                   pipeline=train_pipeline),
+        val=dict(type='CocoDataset', ann_file='{val}', img_prefix='{images}', classes={classes},
+                 pipeline=test_pipeline),
+        test=dict(type='CocoDataset', ann_file='{val}', img_prefix='{images}', classes={classes},
+                  pipeline=test_pipeline))
+"""
+
+
+def write_coco(root: Path, name: str, files: list[str], categories: tuple[str, ...] = ("cat", "dog"),
+               labelled: tuple[str, ...] = ("cat",), size: int = 40) -> Path:
+    """A COCO annotation file ``root/name`` listing ``files`` (``size`` px squares), one box each
+    of the first of ``labelled`` (none when ``labelled`` is empty)."""
+    import json
+
+    cats = [{"id": i + 1, "name": n} for i, n in enumerate(categories)]
+    images = [{"id": i + 1, "file_name": f, "width": size, "height": size} for i, f in enumerate(files)]
+    anns = []
+    if labelled:
+        cat_id = categories.index(labelled[0]) + 1
+        anns = [{"id": i + 1, "image_id": i + 1, "category_id": cat_id, "bbox": [4, 4, 20, 20], "area": 400,
+                 "iscrowd": 0} for i in range(len(files))]
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"images": images, "annotations": anns, "categories": cats}))
+    return path
+
+
+def write_images(folder: Path, files: list[str], size: int = 40) -> None:
+    import cv2
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for f in files:
+        cv2.imwrite(str(folder / f), rng.integers(0, 255, (size, size, 3), dtype=np.uint8))
+
+
+def coco_config(tmp_path: Path, train: Path, val: Path, images: Path, classes: tuple[str, ...] = ("cat",),
+                workers: int = 0) -> Path:
+    extra = textwrap.dedent(COCO_TRAIN).format(train=train, val=val, images=images, classes=repr(tuple(classes)),
+                                               workers=workers)
+    path = tmp_path / "coco_toy.py"
+    path.write_text(TOY_CFG + extra)
+    return path

@@ -20,11 +20,11 @@ def _join(prefix: str | None, name: str) -> str:
 
 def read_image(path: str, color_type: str = "color", channel_order: str = "bgr") -> np.ndarray:
     """HWC uint8 image; grayscale files become 3 channels with ``color_type='color'``."""
+    if not osp.isfile(path):  # checked first: cv2.imread would also print a warning of its own
+        raise DataFileNotFoundError(f"image file {path!r} does not exist "
+                                    "(check img_prefix / img_dir in the data config)")
     img = cv2.imread(path, _FLAGS[color_type])
     if img is None:
-        if not osp.exists(path):
-            raise DataFileNotFoundError(f"image file {path!r} does not exist "
-                                        "(check img_prefix / img_dir in the data config)")
         raise DataError(f"image file {path!r} exists but cannot be decoded as an image "
                         f"({osp.getsize(path)} bytes; the file is corrupt or not an image): replace or remove it")
     if color_type == "color" and channel_order == "rgb":

@@ -1,0 +1,73 @@
+"""A missing or corrupt image read in a DataLoader worker: the user sees the original error (not the
+worker's traceback), the img_prefix hint only for a missing file; ``--debug`` / ``SEGDET_DEBUG=1``
+show the traceback of an unexpected error, which is otherwise one short line."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from fault_helpers import (
+    assert_clean_failure,
+    coco_config,
+    run_segdet,
+    snapshot,
+    write_coco,
+    write_images,
+)
+
+
+def _setup(tmp_path, workers: int = 1):
+    files = ["a.png", "b.png", "c.png", "d.png"]
+    write_images(tmp_path / "images", files)
+    train = write_coco(tmp_path / "ann", "train.json", files)
+    val = write_coco(tmp_path / "ann", "val.json", files)
+    cfg = coco_config(tmp_path, train, val, tmp_path / "images", workers=workers)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "keep.txt").write_text("x")
+    return cfg, work, train
+
+
+def test_fault_missing_image_in_worker(tmp_path):
+    cfg, work, _ = _setup(tmp_path)
+    (tmp_path / "images" / "b.png").unlink()
+    before = snapshot(work)
+    proc = run_segdet("train", str(cfg), "--work-dir", str(work), "--device", "cpu", "--no-validate",
+                      "--seed", "0", cwd=tmp_path)
+    message = assert_clean_failure(proc, str(tmp_path / "images" / "b.png"), "does not exist", "img_prefix",
+                                   "DataLoader worker")
+    assert "Original Traceback" not in message and 'File "' not in message
+    after = snapshot(work)
+    assert {k: after[k] for k in before} == before and not list(work.glob("*.pth"))
+
+
+def test_fault_corrupt_image_in_worker(tmp_path):
+    cfg, work, _ = _setup(tmp_path)
+    (tmp_path / "images" / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    proc = run_segdet("train", str(cfg), "--work-dir", str(work), "--device", "cpu", "--no-validate",
+                      "--seed", "0", cwd=tmp_path)
+    message = assert_clean_failure(proc, str(tmp_path / "images" / "c.png"), "cannot be decoded")
+    assert "img_prefix" not in message and "Original Traceback" not in message
+    assert not list(work.glob("*.pth"))
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_fault_unexpected_error_short_unless_debug(tmp_path, how):
+    """A raw error from deep inside (an image entry without 'width') is one short line; the
+    traceback appears only with --debug or SEGDET_DEBUG=1."""
+    cfg, work, train = _setup(tmp_path, workers=0)
+    data = json.loads(train.read_text())
+    del data["images"][0]["width"]
+    train.write_text(json.dumps(data))
+    plain = run_segdet("train", str(cfg), "--work-dir", str(work), "--device", "cpu", cwd=tmp_path)
+    assert plain.returncode != 0
+    assert "Traceback" not in plain.stdout + plain.stderr
+    assert "width" in plain.stderr and len(plain.stderr.strip().splitlines()) <= 4, plain.stderr
+    assert "--debug" in plain.stderr
+    if how == "flag":
+        debug = run_segdet("--debug", "train", str(cfg), "--work-dir", str(work), "--device", "cpu", cwd=tmp_path)
+    else:
+        debug = run_segdet("train", str(cfg), "--work-dir", str(work), "--device", "cpu", cwd=tmp_path,
+                           env={"SEGDET_DEBUG": "1"})
+    assert debug.returncode != 0
+    assert "Traceback (most recent call last)" in debug.stderr and "width" in debug.stderr
