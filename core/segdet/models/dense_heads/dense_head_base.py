@@ -4,9 +4,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
+
+from ..roi_heads.bbox_utils import scale_factor_tensor
 
 __all__ = ["DenseHeadBase", "DEFAULT_TEST_CFG", "empty_result", "bbox_mapping_back", "rescale_and_clip"]
 
@@ -30,20 +31,11 @@ def empty_result(device: torch.device | str, dtype: torch.dtype = torch.float32)
     }
 
 
-def _scale_tensor(meta: Mapping[str, Any], ref: torch.Tensor) -> torch.Tensor:
-    scale = np.asarray(meta.get("scale_factor", 1.0), dtype=np.float32).reshape(-1)
-    if scale.size == 1:
-        scale = np.repeat(scale, 4)
-    elif scale.size == 2:
-        scale = np.tile(scale, 2)
-    return ref.new_tensor(scale)
-
-
 def rescale_and_clip(bboxes: torch.Tensor, meta: Mapping[str, Any]) -> torch.Tensor:
     """Boxes in the resized image -> original-image pixels (divide by ``scale_factor``, clip to ``ori_shape``)."""
     if bboxes.numel() == 0:
         return bboxes
-    out = bboxes / _scale_tensor(meta, bboxes)
+    out = bboxes / scale_factor_tensor(meta, bboxes)
     ori = meta.get("ori_shape")
     if ori is not None:
         out[:, 0::2] = out[:, 0::2].clamp(0, float(ori[1]))
@@ -62,7 +54,7 @@ def bbox_mapping_back(bboxes: torch.Tensor, meta: Mapping[str, Any]) -> torch.Te
         if direction in ("vertical", "diagonal"):
             src = out.clone()
             out[:, 1::2] = h - src[:, [3, 1]]
-    return out / _scale_tensor(meta, out)
+    return out / scale_factor_tensor(meta, out)
 
 
 class DenseHeadBase(nn.Module):
@@ -227,6 +219,6 @@ class DenseHeadBase(nn.Module):
                     merged["bboxes"][:, 0::2].clamp_(0, float(ori[1]))
                     merged["bboxes"][:, 1::2].clamp_(0, float(ori[0]))
             else:
-                merged["bboxes"] = merged["bboxes"] * _scale_tensor(meta0, merged["bboxes"])
+                merged["bboxes"] = merged["bboxes"] * scale_factor_tensor(meta0, merged["bboxes"])
             results.append(merged)
         return results
