@@ -1,4 +1,5 @@
 # make demo  : install into .venv, make the shapes data, train and evaluate the default config
+# make demo-mask-rcnn: the same for Mask R-CNN (boxes and instance masks: --eval bbox segm)
 # make test  : install into .venv, then lint, type-check and run every test (core and plugins)
 # make bench : run every benchmark under bench/ (prints tables; never part of the tests)
 # make wheels: build a wheel of every distribution into dist/
@@ -12,8 +13,10 @@ PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml plugins/*/*/pyprojec
 STAMP  := $(VENV)/.installed
 DEMO_CFG := configs/retinanet/retinanet_r18_fpn_shapes.py
 DEMO_DIR := work_dirs/retinanet_r18_fpn_shapes
+MASK_DEMO_CFG := configs/mask_rcnn/mask_rcnn_r18_fpn_shapes.py
+MASK_DEMO_DIR := work_dirs/mask_rcnn_r18_fpn_shapes
 
-.PHONY: install demo test lint bench wheels clean
+.PHONY: install demo demo-mask-rcnn test lint bench wheels clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +34,11 @@ demo: $(STAMP)
 	$(VENV)/bin/segdet data shapes --out data/shapes --seed 0 --num-train 600 --num-val 100
 	$(VENV)/bin/segdet train $(DEMO_CFG) --work-dir $(DEMO_DIR) --seed 0
 	$(VENV)/bin/segdet test $(DEMO_CFG) $(DEMO_DIR)/latest.pth --eval bbox
+
+demo-mask-rcnn: $(STAMP)
+	$(VENV)/bin/segdet data shapes --out data/shapes --seed 0 --num-train 600 --num-val 100
+	$(VENV)/bin/segdet train $(MASK_DEMO_CFG) --work-dir $(MASK_DEMO_DIR) --seed 0
+	$(VENV)/bin/segdet test $(MASK_DEMO_CFG) $(MASK_DEMO_DIR)/latest.pth --eval bbox segm
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check core cli plugins tests bench
