@@ -1,5 +1,6 @@
 # DeepLabV3+ with a narrow ResNet-18-D8 (ResNetV1c, base width 16) on the 128-px shapes set, from scratch,
-# with the schedule of configs/pspnet/pspnet_r18-d8_shapes.py (batch 8, 2000 iterations):
+# batch 8, 400 iterations (a fifth of
+# configs/pspnet/pspnet_r18-d8_shapes.py's schedule: the shared machine was too loaded for 2000):
 #   segdet data shapes --out data/shapes --seed 0 --num-train 600 --num-val 100
 #   segdet train configs/deeplabv3plus/deeplabv3plus_r18-d8_shapes.py --seed 0
 # Dilations (1, 3, 6, 9) instead of (1, 12, 24, 36): the deep map of a 128-px image is 16x16, where
@@ -17,8 +18,8 @@ model = dict(
                      num_classes=4, norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=64, channels=32, num_classes=4, norm_cfg=norm_cfg))
 optimizer = dict(lr=0.05)
-runner = dict(type='IterBasedRunner', max_iters=2000)
-checkpoint_config = dict(by_epoch=False, interval=1000, max_keep_ckpts=1)
-evaluation = dict(interval=1000, metric='mIoU')
+runner = dict(type='IterBasedRunner', max_iters=400)
+checkpoint_config = dict(by_epoch=False, interval=400, max_keep_ckpts=1)
+evaluation = dict(interval=400, metric='mIoU')
 log_config = dict(interval=50)
 cudnn_benchmark = False

@@ -1,5 +1,6 @@
 # Semantic FPN (FPN neck + FPNHead) with a narrow ResNet-18 (ResNetV1c, base width 16, strides 4-32) on the
-# 128-px shapes set, from scratch, with the schedule of configs/pspnet/pspnet_r18-d8_shapes.py:
+# 128-px shapes set, from scratch, batch 8, 400 iterations (a fifth of
+# configs/pspnet/pspnet_r18-d8_shapes.py's schedule: the shared machine was too loaded for 2000):
 #   segdet data shapes --out data/shapes --seed 0 --num-train 600 --num-val 100
 #   segdet train configs/sem_fpn/fpn_r18_shapes.py --seed 0
 # MEASURED: (filled in below after the run)
@@ -14,8 +15,8 @@ model = dict(
     neck=dict(in_channels=[16, 32, 64, 128], out_channels=32),
     decode_head=dict(in_channels=[32, 32, 32, 32], channels=32, num_classes=4, norm_cfg=norm_cfg))
 optimizer = dict(lr=0.05)
-runner = dict(type='IterBasedRunner', max_iters=2000)
-checkpoint_config = dict(by_epoch=False, interval=1000, max_keep_ckpts=1)
-evaluation = dict(interval=1000, metric='mIoU')
+runner = dict(type='IterBasedRunner', max_iters=400)
+checkpoint_config = dict(by_epoch=False, interval=400, max_keep_ckpts=1)
+evaluation = dict(interval=400, metric='mIoU')
 log_config = dict(interval=50)
 cudnn_benchmark = False
