@@ -160,7 +160,7 @@ def train_model(model: nn.Module, datasets: Union[Any, Sequence[Any]], cfg: Any,
     runner_cfg = to_plain(cfg.get("runner")) or dict(type="EpochBasedRunner", max_epochs=cfg.get("total_epochs", 12))
     runner = build_runner(runner_cfg, dict(
         model=model, optimizer=optimizer, work_dir=cfg.get("work_dir"), logger=logger, meta=meta,
-        step_module=step_module, device=dev, amp=amp_settings(to_plain(cfg.get("fp16")), dev, logger),
+        step_module=step_module, device=dev, amp=amp_settings(_fp16_cfg(cfg), dev, logger),
         rank=rank, world_size=world_size, timestamp=timestamp))
     runner.tags = list(tags)
     register_training_hooks(runner, cfg)
@@ -174,6 +174,16 @@ def train_model(model: nn.Module, datasets: Union[Any, Sequence[Any]], cfg: Any,
     workflow = [tuple(w) for w in (cfg.get("workflow") or [("train", 1)])]
     runner.run(loaders, workflow)
     return runner
+
+
+def _fp16_cfg(cfg: Any) -> dict | None:
+    """``fp16=dict(...)``, or ``optimizer_config.use_fp16=True`` (the Swin fork's switch) as
+    ``fp16=dict(loss_scale='dynamic')``."""
+    fp16 = to_plain(cfg.get("fp16"))
+    opt_cfg = cfg.get("optimizer_config") or {}
+    if not fp16 and isinstance(opt_cfg, Mapping) and opt_cfg.get("use_fp16"):
+        return {"loss_scale": "dynamic"}
+    return fp16
 
 
 def _scaled_optimizer_cfg(cfg: Any, world_size: int, logger: logging.Logger) -> dict[str, Any]:

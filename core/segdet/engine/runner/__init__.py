@@ -7,11 +7,13 @@ from typing import Any
 from ...errors import ConfigError
 from .base import BaseRunner, to_device
 from .epoch_based import EpochBasedRunner
+from .epoch_based_amp import EpochBasedRunnerAmp
 from .iter_based import IterBasedRunner, IterLoader
 
-__all__ = ["BaseRunner", "EpochBasedRunner", "IterBasedRunner", "IterLoader", "RUNNERS", "build_runner", "to_device"]
+__all__ = ["BaseRunner", "EpochBasedRunner", "EpochBasedRunnerAmp", "IterBasedRunner", "IterLoader", "RUNNERS", "build_runner", "to_device"]
 
-RUNNERS: dict[str, type[BaseRunner]] = {"EpochBasedRunner": EpochBasedRunner, "IterBasedRunner": IterBasedRunner}
+RUNNERS: dict[str, type[BaseRunner]] = {"EpochBasedRunner": EpochBasedRunner, "IterBasedRunner": IterBasedRunner,
+                                        "EpochBasedRunnerAmp": EpochBasedRunnerAmp}
 
 
 def build_runner(cfg: Mapping[str, Any], default_args: Mapping[str, Any]) -> BaseRunner:
@@ -24,7 +26,7 @@ def build_runner(cfg: Mapping[str, Any], default_args: Mapping[str, Any]) -> Bas
         close = difflib.get_close_matches(str(kind), list(RUNNERS), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"runner.type: unknown runner {kind!r}; use one of {sorted(RUNNERS)}{hint}")
-    allowed = {"EpochBasedRunner": {"max_epochs"}, "IterBasedRunner": {"max_iters"}}[kind]
+    allowed = {"max_iters"} if issubclass(RUNNERS[kind], IterBasedRunner) else {"max_epochs"}
     unknown = set(cfg) - allowed
     if unknown:
         raise ConfigError(f"runner: {kind} does not take {sorted(unknown)}; it takes {sorted(allowed)}")
