@@ -184,3 +184,25 @@ def test_flip_test_time_augmentation_merges_boxes_and_masks():
     for r, s in zip(twice, single):
         torch.testing.assert_close(r["bboxes"], s["bboxes"], atol=1e-3, rtol=1e-4)
         assert torch.equal(r["masks"], s["masks"])
+
+
+@pytest.mark.parametrize("cascade", [False, True])
+def test_multi_scale_test_time_augmentation(cascade):
+    """Views at two scales (64 px and 32 px of a 32x48 original) merge into original-size results."""
+    torch.manual_seed(0)
+    model = build_model(_cfg(cascade)).eval()
+    batch = _batch()
+    small = torch.nn.functional.interpolate(batch["img"], size=(32, 32), mode="bilinear", align_corners=False)
+    small_metas = [{**m, "img_shape": (32, 32, 3), "pad_shape": (32, 32, 3),
+                    "scale_factor": [32 / 48, 1.0, 32 / 48, 1.0]} for m in batch["img_metas"]]
+    with torch.no_grad():
+        merged = model([batch["img"], small], [batch["img_metas"], small_metas], return_loss=False)
+        proposals = model.rpn_head.aug_test_rpn([model.extract_feat(batch["img"]), model.extract_feat(small)],
+                                                [batch["img_metas"], small_metas])
+    for p in proposals:  # merged proposals live in the original 32x48 image
+        assert p.shape[1] == 5 and 0 < p.shape[0] <= 50
+        assert (p[:, 0::2][:, :2] <= 48 + 1e-3).all() and (p[:, 1:4:2] <= 32 + 1e-3).all()
+    for r in merged:
+        n = r["bboxes"].shape[0]
+        assert 0 < n <= 20 and r["masks"].shape == (n, 32, 48)
+        assert (r["bboxes"][:, 0::2] <= 48 + 1e-3).all() and (r["bboxes"][:, 1::2] <= 32 + 1e-3).all()
