@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("segdet_cli.commands.doctor:doctor", "Import every component; report what is broken."),
     "print-config": ("segdet_cli.commands.config:print_config", "Print the resolved config."),
     "check-config": ("segdet_cli.commands.config:check_config", "Check every type and argument of a config."),
+    "check-data": ("segdet_cli.commands.check_data:check_data",
+                   "Check that images exist and decode, boxes and categories are valid."),
     "env": ("segdet_cli.commands.env:env", "Show Python, torch, CUDA and plugin versions."),
     "convert": ("segdet_cli.commands.convert:convert", "Convert a checkpoint with a registered converter."),
     "data": ("segdet_cli.commands.data:data", "Make data sets (e.g. the embedded shapes set)."),

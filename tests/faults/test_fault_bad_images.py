@@ -33,7 +33,7 @@ def test_fault_missing_image_in_worker(tmp_path):
     (tmp_path / "images" / "b.png").unlink()
     before = snapshot(work)
     proc = run_segdet("train", str(cfg), "--work-dir", str(work), "--device", "cpu", "--no-validate",
-                      "--seed", "0", cwd=tmp_path)
+                      "--seed", "0", "--no-data-check", cwd=tmp_path)  # so the worker meets the file
     message = assert_clean_failure(proc, str(tmp_path / "images" / "b.png"), "does not exist", "img_prefix",
                                    "DataLoader worker")
     assert "Original Traceback" not in message and 'File "' not in message
@@ -45,7 +45,7 @@ def test_fault_corrupt_image_in_worker(tmp_path):
     cfg, work, _ = _setup(tmp_path)
     (tmp_path / "images" / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     proc = run_segdet("train", str(cfg), "--work-dir", str(work), "--device", "cpu", "--no-validate",
-                      "--seed", "0", cwd=tmp_path)
+                      "--seed", "0", "--no-data-check", cwd=tmp_path)  # so the worker meets the file
     message = assert_clean_failure(proc, str(tmp_path / "images" / "c.png"), "cannot be decoded")
     assert "img_prefix" not in message and "Original Traceback" not in message
     assert not list(work.glob("*.pth"))

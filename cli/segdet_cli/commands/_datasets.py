@@ -68,3 +68,43 @@ def require_not_empty(split: str, dataset: Any, ds_cfg: Mapping[str, Any], confi
         return
     if size == 0:
         raise DataError(empty_split_message(split, ds_cfg, config, test_mode))
+
+
+POLICIES = ("error", "skip")
+
+
+def pop_bad_sample_policies(cfg: Any) -> dict[str, str]:
+    """Take ``bad_samples`` out of ``data`` and each split (the data sets do not take it) and
+    return the policy per split: ``'error'`` (default: stop before training) or ``'skip'``."""
+    from segdet.errors import ConfigError
+
+    data = cfg.get("data") or {}
+    default = data.pop("bad_samples", "error") if hasattr(data, "pop") else "error"
+    out = {}
+    for split in ("train", "val", "test"):
+        pop = getattr(data.get(split), "pop", None)
+        policy = pop("bad_samples", default) if callable(pop) else default
+        if policy not in POLICIES:
+            raise ConfigError(f"data.{split}.bad_samples={policy!r}: expected one of {POLICIES}")
+        out[split] = policy
+    return out
+
+
+def check_samples(split: str, dataset: Any, policy: str, config: str, decode: bool = True) -> tuple[Any, str]:
+    """Run :func:`segdet.data.check.check_dataset` on ``dataset``.
+
+    Returns ``(dataset, note)``: with problems and ``policy='skip'`` the data set without the bad
+    samples and a note for the log; with ``'error'`` a :class:`segdet.errors.DataError` listing them.
+    """
+    from segdet.data.check import check_dataset, drop_samples, summarize_problems
+    from segdet.errors import DataError
+
+    problems = check_dataset(dataset, decode=decode)
+    if not problems:
+        return dataset, ""
+    summary = summarize_problems(problems, f"{config}: data.{split}")
+    if policy == "skip":
+        bad = {p.sample for p in problems if p.sample >= 0}
+        return drop_samples(dataset, bad), f"{summary}\nbad_samples='skip': {len(bad)} sample{'s' if len(bad) != 1 else ''} left out of data.{split}"
+    raise DataError(f"{summary}\nFix or remove these samples, or set data.{split}.bad_samples='skip' "
+                    "to leave them out (segdet check-data CONFIG lists them all).")

@@ -14,7 +14,7 @@ import click
 from segdet.config import to_plain
 
 from ._common import GreedyOption, cfg_options_option, fail, load_config
-from ._datasets import require_not_empty
+from ._datasets import check_samples, pop_bad_sample_policies, require_not_empty
 
 __all__ = ["train", "prepare_datasets_or_fail", "debug_subset", "shapes_hint"]
 
@@ -95,8 +95,13 @@ def _apply_debug(cfg: Any) -> None:
     cfg["data"]["workers_per_gpu"] = 0
 
 
-def prepare_datasets_or_fail(cfg: Any, debug: bool = False) -> list[Any]:
-    """Build the training data set(s) before any model, turning missing files into a fix."""
+def prepare_datasets_or_fail(cfg: Any, debug: bool = False, policies: dict[str, str] | None = None,
+                             notes: list[str] | None = None) -> list[Any]:
+    """Build the training data set(s) before any model, turning missing files into a fix.
+
+    With ``policies`` (``bad_samples`` per split) every sample is checked first
+    (``segdet check-data``): bad ones stop the run or are left out, with a line in ``notes``.
+    """
     from segdet.data.builder import build_dataset
     from segdet.errors import SegdetError
 
@@ -119,6 +124,14 @@ def prepare_datasets_or_fail(cfg: Any, debug: bool = False) -> list[Any]:
             require_not_empty(split, ds, to_plain(cfg["data"][split]), config)
         except SegdetError as err:
             fail(str(err))
+    if policies is not None:
+        for i, split in enumerate(("train", "val")[:len(datasets)]):
+            try:
+                datasets[i], note = check_samples(split, datasets[i], policies[split], config)
+            except SegdetError as err:
+                fail(str(err))
+            if note and notes is not None:
+                notes.append(note)
     if debug:
         n = _DEBUG_ITERS * int(cfg["data"].get("samples_per_gpu", 2))
         datasets = [debug_subset(ds, n) for ds in datasets]
@@ -193,12 +206,20 @@ def _build_model(cfg: Any) -> Any:
               help="pytorch: distributed under torchrun.")
 @click.option("--auto-scale-lr", is_flag=True, help="Scale the LR by total batch / auto_scale_lr.base_batch_size.")
 @click.option("--tags", cls=GreedyOption, multiple=True, help="Labels recorded in the log and logger hooks.")
+@click.option("--no-data-check", is_flag=True,
+              help="Skip the check of every sample before training (segdet check-data).")
 def train(config: str, work_dir: str | None, load_from: str | None, resume_from: str | None,
           auto_resume: bool, no_validate: bool, seed: int | None, deterministic: bool,
           cfg_options: Sequence[str], debug: bool, device: str | None, launcher: str,
-          auto_scale_lr: bool, tags: Sequence[str]) -> None:
+          auto_scale_lr: bool, tags: Sequence[str], no_data_check: bool) -> None:
     """Train a model from CONFIG."""
+    from segdet.errors import SegdetError
+
     cfg = load_config(config, cfg_options)
+    try:
+        policies = pop_bad_sample_policies(cfg)  # data.<split>.bad_samples: not an argument of the data sets
+    except SegdetError as err:
+        fail(str(err))
     _check_config(cfg)
     if debug:
         _apply_debug(cfg)
@@ -210,10 +231,9 @@ def train(config: str, work_dir: str | None, load_from: str | None, resume_from:
     cfg["auto_resume"] = auto_resume
     if auto_scale_lr:
         cfg["auto_scale_lr"] = dict(to_plain(cfg.get("auto_scale_lr") or {}), enable=True)
-    from segdet.errors import SegdetError
-
     try:
-        _run(cfg, config, work_dir, no_validate, seed, deterministic, debug, device, launcher, list(tags))
+        _run(cfg, config, work_dir, no_validate, seed, deterministic, debug, device, launcher, list(tags),
+             None if no_data_check else policies)
     except SegdetError as err:
         from segdet_cli.main import describe_error
 
@@ -221,7 +241,8 @@ def train(config: str, work_dir: str | None, load_from: str | None, resume_from:
 
 
 def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | None, deterministic: bool,
-         debug: bool, device: str | None, launcher: str, tags: list[str]) -> None:
+         debug: bool, device: str | None, launcher: str, tags: list[str],
+         policies: dict[str, str] | None = None) -> None:
     import torch
 
     from segdet.engine.dist import get_dist_info, init_dist
@@ -235,7 +256,8 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
     distributed = launcher != "none"
     dev = init_dist(launcher, backend=dist_backend(cfg), device=device) if distributed else resolve_device(device)
     rank, _ = get_dist_info()
-    datasets = prepare_datasets_or_fail(cfg, debug)
+    notes: list[str] = []
+    datasets = prepare_datasets_or_fail(cfg, debug, policies, notes)
     timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
     env = collect_env()
     env.update(plugins_used=plugins_used(to_plain(cfg)), tags=tags, config=os.path.abspath(config),
@@ -268,8 +290,15 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
         val_cfg.pop("samples_per_gpu", None)
         val_dataset = build_dataset(val_cfg, dict(test_mode=True))
         require_not_empty("val", val_dataset, val_cfg, getattr(cfg, "filename", None) or config, test_mode=True)
+        if policies is not None:
+            val_dataset, note = check_samples("val", val_dataset, policies["val"],
+                                              getattr(cfg, "filename", None) or config)
+            notes.append(note)
         if debug:
             val_dataset = debug_subset(val_dataset, _DEBUG_VAL_IMAGES, evaluable=True)
+    for note in notes:
+        if note:
+            logger.warning(note)
     runner = train_model(model, datasets, cfg, distributed=distributed, validate=not no_validate,
                          timestamp=timestamp, meta=meta, device=dev, logger=logger, val_dataset=val_dataset,
                          tags=tags)
