@@ -16,6 +16,7 @@ CONFIGS = [
     "faster_rcnn/faster_rcnn_r50_fpn_1x_coco.py",
     "mask_rcnn/mask_rcnn_r50_fpn_1x_coco.py",
     "cascade_rcnn/cascade_rcnn_r50_fpn_1x_coco.py",
+    "swin/mask_rcnn_swin-t-p4-w7_fpn_1x_coco.py",
 ]
 
 
