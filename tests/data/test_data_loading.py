@@ -10,7 +10,7 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from segdet.data.transforms.loading import LoadAnnotations, LoadImageFromFile
-from segdet.errors import DataFileNotFoundError, SegdetError
+from segdet.errors import DataError, DataFileNotFoundError, SegdetError
 
 
 def test_load_grayscale_png_gives_three_channels(tmp_path: Path) -> None:
@@ -42,7 +42,7 @@ def test_missing_image_names_the_path(tmp_path: Path) -> None:
         LoadImageFromFile()(dict(img_prefix=str(tmp_path), img_info=dict(filename="nope.jpg")))
     assert str(tmp_path) in str(err.value) and isinstance(err.value, SegdetError)
     (tmp_path / "broken.jpg").write_bytes(b"not an image")
-    with pytest.raises(DataFileNotFoundError, match="decoded"):
+    with pytest.raises(DataError, match="cannot be decoded"):  # present but corrupt: not "not found"
         LoadImageFromFile()(dict(img_prefix=str(tmp_path), img_info=dict(filename="broken.jpg")))
 
 
