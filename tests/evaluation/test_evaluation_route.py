@@ -162,3 +162,32 @@ def test_training_evaluates_and_keeps_the_best_by_a_registered_metric(
     scores = [x["score_sum"] for x in lines if "score_sum" in x]
     # four validation images, one detection each with a softmax score in (1/3, 1], times 2
     assert len(scores) == 2 and all(8 / 3 < s <= 8.0 for s in scores)
+
+
+def test_metric_of_an_installed_distribution_needs_no_core_edit(
+        coco: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real ``*.dist-info`` declaring ``segdet.metrics`` entry point: found by name in the
+    hook's config and in ``dataset.evaluate`` alike."""
+    from tests.registry.fake_dists import activate, deactivate, write_dist
+
+    ds, results = coco
+    site = tmp_path / "site"
+    write_dist(site, "segdet-metric-maxscore", "0.2.0",
+               {"segdet.metrics": {"MaxScore": "segdet_metric_maxscore:MaxScore"}},
+               modules={"segdet_metric_maxscore": (
+                   "class MaxScore:\n"
+                   "    less_keys = ()\n"
+                   "    greater_keys = ('max_score',)\n"
+                   "    def __init__(self, floor: float = 0.0) -> None:\n"
+                   "        self.floor = floor\n"
+                   "    def evaluate(self, results, dataset):\n"
+                   "        return {'max_score': max([self.floor] + [float(r['scores'].max()) for r in results])}\n")})
+    activate(site, monkeypatch)
+    try:
+        hook = EvalHook(_Loader(ds), metric=["bbox", "MaxScore"], save_best="max_score", eval_kwargs=dict(floor=0.1))
+        assert hook.rule == "greater"  # declared by the metric class
+        out = run_metrics(hook._metrics, results, ds, logging.getLogger("quiet"))
+        assert out["max_score"] == pytest.approx(0.9) and out["bbox_mAP"] == 1.0
+        assert ds.evaluate(results, metric=dict(type="MaxScore", floor=2.0)) == {"max_score": 2.0}
+    finally:
+        deactivate(site)
