@@ -141,7 +141,7 @@ def check_component(name: str | ComponentInfo, group: str, *, inputs: Any = None
             backbones: an image batch ``(N, 3, H, W)`` (default ``(2, 3, 64, 64)``);
             necks: the list of input maps (default: one ``(2, C_i, 64/s_i, 64/s_i)`` map per
             ``in_channels`` with ``s_i = in_strides`` if given, else ``..., 8, 16, 32``);
-            heads: what ``forward`` takes (default only for decode heads);
+            heads: what ``forward`` takes, or a dict of its arguments (default only for decode heads);
             losses: ``(pred, target)`` or a dict of ``forward`` arguments (default ``pred`` and
             ``target`` of shape ``(8, 4)``: an element-wise loss);
             transforms: a results dict (default :func:`default_results`);

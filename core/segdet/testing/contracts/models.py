@@ -139,7 +139,7 @@ def check_head(module: Any, inputs: Any, kwargs: dict[str, Any]) -> list[str]:
         if not decode:
             return []  # a dense head's inputs depend on its levels: give inputs= to check forward
         inputs = _decode_inputs(module)
-    out = module.train()(inputs)
+    out = module.train()(**inputs) if isinstance(inputs, Mapping) else module.train()(inputs)
     tensors = _tensors(out)
     if not tensors:
         return [f"forward returned no tensors ({type(out).__name__})"]
