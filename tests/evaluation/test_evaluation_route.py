@@ -191,3 +191,14 @@ def test_metric_of_an_installed_distribution_needs_no_core_edit(
         assert ds.evaluate(results, metric=dict(type="MaxScore", floor=2.0)) == {"max_score": 2.0}
     finally:
         deactivate(site)
+
+
+def test_mmcv_and_mmseg_loop_keys_in_evaluation_are_accepted(coco: Any) -> None:
+    from segdet.engine.train import _build_eval_hook
+
+    ds, _ = coco
+    hook = _build_eval_hook(_Loader(ds), dict(interval=2, metric="segm", pre_eval=True, efficient_test=False,
+                                              gpu_collect=True, tmpdir=None, classwise=True, save_best="auto"))
+    assert hook.interval == 2 and hook.save_best == "auto"
+    (metric,) = hook._metrics
+    assert metric.metrics == ["segm"] and metric.classwise

@@ -204,8 +204,10 @@ def _scaled_optimizer_cfg(cfg: Any, world_size: int, logger: logging.Logger) -> 
 
 def _build_eval_hook(loader: Any, eval_cfg: dict) -> EvalHook:
     """``evaluation=dict(...)``: EvalHook's own arguments go to the hook, every other key to the
-    metrics (through :mod:`segdet.evaluation.route`); MMCV's collection keys are accepted, unused."""
-    for key in ("type", "gpu_collect", "tmpdir", "dynamic_intervals"):
+    metrics (through :mod:`segdet.evaluation.route`). MMCV's collection keys and MMSegmentation's
+    test-loop modes (``pre_eval``, ``efficient_test``) are accepted and unused: results are gathered
+    whole, masks as RLE."""
+    for key in ("type", "gpu_collect", "tmpdir", "dynamic_intervals", "pre_eval", "efficient_test"):
         eval_cfg.pop(key, None)
     hook_args = set(inspect.signature(EvalHook).parameters) - {"dataloader", "eval_kwargs", "test_fn"}
     hook_kwargs = {k: eval_cfg.pop(k) for k in list(eval_cfg) if k in hook_args}
