@@ -43,7 +43,7 @@ def test_fault_auto_resume_passes_over_corrupt_checkpoints(tmp_path, toy_config)
     assert "corrupt, truncated" in out
     assert f"resuming from {work / 'epoch_1.pth'}" in out
     assert "resumed epoch 1" in out
-    assert "removed 1 temporary file(s)" in out and stale.name in out
+    assert "removed 1 temporary file left by an interrupted checkpoint write" in out and stale.name in out
     assert not stale.exists()
     after = snapshot(work)
     assert {k: after[k] for k in keep} == keep

@@ -90,8 +90,12 @@ def pop_bad_sample_policies(cfg: Any) -> dict[str, str]:
     return out
 
 
-def check_samples(split: str, dataset: Any, policy: str, config: str, decode: bool = True) -> tuple[Any, str]:
-    """Run :func:`segdet.data.check.check_dataset` on ``dataset``.
+DECODE_LIMIT = 5000  # larger sets: `segdet train` checks files and annotations, check-data decodes
+
+
+def check_samples(split: str, dataset: Any, policy: str, config: str, decode: bool | None = None) -> tuple[Any, str]:
+    """Run :func:`segdet.data.check.check_dataset` on ``dataset`` (decoding every image when it has
+    at most :data:`DECODE_LIMIT` samples, unless ``decode`` says).
 
     Returns ``(dataset, note)``: with problems and ``policy='skip'`` the data set without the bad
     samples and a note for the log; with ``'error'`` a :class:`segdet.errors.DataError` listing them.
@@ -99,9 +103,13 @@ def check_samples(split: str, dataset: Any, policy: str, config: str, decode: bo
     from segdet.data.check import check_dataset, drop_samples, summarize_problems
     from segdet.errors import DataError
 
+    size = len(dataset)
+    if decode is None:
+        decode = size <= DECODE_LIMIT
     problems = check_dataset(dataset, decode=decode)
     if not problems:
-        return dataset, ""
+        return dataset, ("" if decode else f"data.{split}: {size} images checked for existence, not decoded "
+                         f"(more than {DECODE_LIMIT}); `segdet check-data` decodes them all")
     summary = summarize_problems(problems, f"{config}: data.{split}")
     if policy == "skip":
         bad = {p.sample for p in problems if p.sample >= 0}

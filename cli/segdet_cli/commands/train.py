@@ -154,7 +154,7 @@ def _check_config(cfg: Any) -> None:
         return
     problems = check_config_problems(cfg)
     if problems:
-        fail(f"{getattr(cfg, 'filename', 'config')}: {len(problems)} problem(s):\n"
+        fail(f"{getattr(cfg, 'filename', 'config')}: {len(problems)} problem{'s' if len(problems) != 1 else ''}:\n"
              + "\n".join(f"- {p}" for p in problems))
 
 

@@ -288,7 +288,8 @@ def remove_stale_tmp_files(work_dir: str, logger: logging.Logger | None = None,
         removed.append(path)
     if removed:
         (logger or logging.getLogger("segdet")).warning(
-            f"removed {len(removed)} temporary file(s) left by an interrupted checkpoint write: "
+            f"removed {len(removed)} temporary file{'s' if len(removed) != 1 else ''} left by an interrupted "
+            "checkpoint write: "
             + ", ".join(os.path.basename(p) for p in removed))
     return removed
 
