@@ -1,7 +1,11 @@
 """The contract checks fail on components that break their group's promises, saying what broke."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -166,3 +170,49 @@ def test_metric_needs_evaluate() -> None:
 def test_marker_gives_the_checked_instance(segdet_component: Any) -> None:
     assert isinstance(segdet_component, GoodNeck)
     assert len(segdet_component.strides) == len(segdet_component.convs)
+
+
+_PLUGIN_TEST = '''
+import torch
+from torch import nn
+
+import segdet
+
+
+@segdet.register("necks")
+class LyingNeck(nn.Module):
+    """Declares 9 output channels but produces 8.
+
+    Args:
+        in_channels: input channels of each level.
+    """
+
+    def __init__(self, in_channels: list = (4,)) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(c, 8, 1) for c in in_channels)
+        self.out_channels = [9] * len(in_channels)
+        self.strides = [32 // 2 ** (len(in_channels) - 1 - i) for i in range(len(in_channels))]
+
+    def forward(self, feats):
+        return tuple(conv(f) for conv, f in zip(self.convs, feats))
+
+
+import pytest
+
+
+@pytest.mark.segdet_component("LyingNeck", "necks", in_channels=[4, 8])
+def test_contract(segdet_component):
+    pass
+'''
+
+
+def test_marker_reports_a_broken_contract_in_a_plugin_test_run(tmp_path: Path) -> None:
+    """What a plugin author sees: the test fails, naming the component and the broken promise."""
+    (tmp_path / "test_lying.py").write_text(_PLUGIN_TEST)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "test_lying.py", "-p", "no:cacheprovider", "-q"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env={k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"})
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "test_contract[necks/LyingNeck(in_channels=[4, 8])]" in proc.stdout
+    assert "ContractViolation: LyingNeck (local" in proc.stdout
+    assert "out_channels is [9, 9] but the outputs have [8, 8] channels" in proc.stdout
