@@ -155,3 +155,15 @@ def test_hrnet_configs_have_mmdetections_keys(config: str, w: int) -> None:
     }
     assert {k: got.get(k) for k in expected} == expected
     assert not any(k.startswith(("transition2.0", "transition2.1", "stage4.3")) for k in got)
+
+
+@pytest.mark.slow
+def test_faster_rcnn_hrnet_config_builds_and_its_pyramid_fits_the_anchors() -> None:
+    from segdet import build_model
+
+    cfg = Config.fromfile(str(ROOT / "configs/hrnet/faster_rcnn_hrnetv2p_w32_1x_coco.py"))
+    model = build_model(cfg.model).eval()
+    assert model.neck.strides == list(cfg.model.rpn_head.anchor_generator.strides) == [4, 8, 16, 32, 64]
+    with torch.no_grad():
+        feats = model.neck(model.backbone(torch.rand(1, 3, 64, 64)))
+    assert [tuple(f.shape) for f in feats] == [(1, 256, 16 // 2**i, 16 // 2**i) for i in range(5)]

@@ -104,3 +104,27 @@ def test_res2net101_config_has_mmdetections_keys() -> None:
     }
     assert {k: got.get(k) for k in expected} == expected
     assert not any(".conv2." in k or "layer3.23." in k or ".convs.3." in k for k in got)
+
+
+@pytest.mark.slow
+def test_faster_rcnn_dconv_config_is_the_reference_model_plus_offset_convs() -> None:
+    """The whole Faster R-CNN: every key of the reference R50 model, plus MMCV's 26 offset-conv entries."""
+    from segdet import build_model
+
+    if not REFERENCE.is_file():
+        pytest.fail(f"reference key file {REFERENCE} is not available")
+    expected = {k: tuple(v) for k, v in json.loads(REFERENCE.read_text())["faster_rcnn/faster_rcnn_r50_fpn_1x_coco.py"].items()}
+    for stage, blocks, width in ((2, 4, 128), (3, 6, 256), (4, 3, 512)):
+        for j in range(blocks):
+            expected[f"backbone.layer{stage}.{j}.conv2.conv_offset.weight"] = (18, width, 3, 3)
+            expected[f"backbone.layer{stage}.{j}.conv2.conv_offset.bias"] = (18,)
+    cfg = Config.fromfile(str(ROOT / "configs/dcn/faster_rcnn_r50_fpn_dconv_c3-c5_1x_coco.py"))
+    model = build_model(cfg.model)
+    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == expected
+
+
+def test_res2net_faster_rcnn_config_uses_the_same_backbone_and_a_2x_schedule() -> None:
+    cfg = Config.fromfile(str(ROOT / "configs/res2net/faster_rcnn_r2_101_fpn_2x_coco.py"))
+    assert cfg.runner.max_epochs == 24 and list(cfg.lr_config.step) == [16, 22]
+    assert _backbone_shapes("res2net/faster_rcnn_r2_101_fpn_2x_coco.py") == _backbone_shapes(
+        "res2net/retinanet_r2_101_fpn_1x_coco.py")
