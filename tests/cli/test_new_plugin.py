@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -143,3 +144,19 @@ def test_unknown_kind_without_close_match(tmp_path: Path) -> None:
 def test_listed_in_segdet_help() -> None:
     result = CliRunner().invoke(cli, ["--help"])
     assert "new-plugin" in result.output
+
+
+def test_a_name_already_installed_in_the_group_is_noted(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["new-plugin", "neck", "fpn", "--class-name", "FPN", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "note: FPN (segdet-neck-fpn" in result.output and "type='fpn:FPN'" in result.output
+    assert (tmp_path / "fpn" / "fpn" / "fpn.py").exists()
+
+
+def test_help_does_not_import_torch() -> None:
+    code = ("import sys; from click.testing import CliRunner; from segdet_cli.main import cli; "
+            "r = CliRunner().invoke(cli, ['new-plugin', '--help']); assert r.exit_code == 0, r.output; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "False", out.stderr
+

@@ -119,6 +119,14 @@ def write_plugin(kind: str, name: str, parent: str | Path = ".", cls: str | None
     return target
 
 
+def _installed_provider(cls: str, group: str) -> str | None:
+    """Display name of an installed component ``cls`` of ``group`` (entry-point metadata only)."""
+    from segdet.registry import components
+
+    hits = [i.display_name for i in components(group) if i.name == cls]
+    return hits[0] if hits else None
+
+
 @click.command("new-plugin")
 @click.argument("kind", metavar="KIND")
 @click.argument("name", metavar="NAME")
@@ -135,6 +143,12 @@ def new_plugin(kind: str, name: str, parent: str, cls: str | None) -> None:
     kind = check_kind(kind)
     target = write_plugin(kind, name, parent, cls)
     from ..plugin_templates import kind_module
+
+    clash = _installed_provider(cls or class_name(name), kind_module(kind).GROUP)
+    if clash:
+        click.echo(f"note: {clash} already provides this name in group {kind_module(kind).GROUP!r}; with both "
+                   f"installed a config must say type='{name}:{cls or class_name(name)}' "
+                   "(or use --class-name)", err=True)
 
     files = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
     cls_name = cls or class_name(name)

@@ -1,6 +1,7 @@
 """Contract checks of run-time parts: hooks, transforms, metrics, data sets."""
 from __future__ import annotations
 
+import copy
 import difflib
 import inspect
 from typing import Any
@@ -22,7 +23,7 @@ def check_hook(hook: Any, inputs: Any, kwargs: dict[str, Any]) -> list[str]:
     if not any(n in STAGES for n in names):
         problems.append(f"implements none of the hookspec points ({', '.join(STAGES)})")
     try:
-        HookManager().register(hook)
+        HookManager().register(copy.copy(hook))  # register() rewrites .priority; keep the caller's hook as built
     except Exception as err:  # pluggy names the method and the arguments it does not know
         problems.append(f"the runner refuses it: {type(err).__name__}: {' '.join(str(err).split())}")
     return problems
