@@ -3,6 +3,7 @@ said so), the newest intact checkpoint is used, temporary files of killed writes
 from __future__ import annotations
 
 import logging
+import os
 
 import torch
 from fault_helpers import run_segdet, snapshot
@@ -57,11 +58,14 @@ def test_find_resumable_checkpoint_reasons(tmp_path, caplog):
     write_checkpoint({"state_dict": state, "meta": {"epoch": 5, "iter": 50}}, str(tmp_path / "epoch_5.pth"))
     write_checkpoint({"state_dict": state}, str(tmp_path / "latest.pth"))  # weights only: not a resume point
     (tmp_path / "epoch_5.pth").write_bytes(b"\x00" * 10)
+    os.utime(tmp_path / "latest.pth", (1, 1))
+    os.utime(tmp_path / "epoch_5.pth", (2, 2))
     with caplog.at_level(logging.WARNING, logger="segdet"):
         path, skipped = find_resumable_checkpoint(str(tmp_path))
     assert path == str(tmp_path / "epoch_3.pth")
-    assert [p for p, _ in skipped] == [str(tmp_path / "latest.pth"), str(tmp_path / "epoch_5.pth")]
-    assert "no epoch/iter" in skipped[0][1] and "corrupt" in skipped[1][1]
+    # epoch_5.pth was written after latest.pth, so it is tried first
+    assert [p for p, _ in skipped] == [str(tmp_path / "epoch_5.pth"), str(tmp_path / "latest.pth")]
+    assert "corrupt" in skipped[0][1] and "no epoch/iter" in skipped[1][1]
     assert caplog.text.count("passed over") == 2
     (tmp_path / "epoch_3.pth").write_bytes(b"")
     assert find_resumable_checkpoint(str(tmp_path))[0] is None

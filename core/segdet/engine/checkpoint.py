@@ -216,15 +216,22 @@ def find_latest_checkpoint(work_dir: str) -> str | None:
 
 
 def _resume_candidates(work_dir: str) -> list[str]:
-    """``latest.pth`` first, then ``epoch_N``/``iter_N`` files, largest N first."""
+    """``epoch_N``/``iter_N`` files, largest N first, with ``latest.pth`` in front unless it is
+    older than the newest of them (a kill between writing ``epoch_N.pth`` and copying it)."""
     numbered = []
     for path in glob.glob(os.path.join(glob.escape(work_dir), "*.pth")):
         match = _CKPT_NAME.fullmatch(os.path.basename(path))
         if match:
             numbered.append((int(match.group(1)), os.path.getmtime(path), path))
-    out = [p for _, _, p in sorted(numbered, reverse=True)]
+    numbered.sort(reverse=True)
+    out = [p for _, _, p in numbered]
     latest = os.path.join(work_dir, "latest.pth")
-    return ([latest] if os.path.isfile(latest) else []) + out
+    if os.path.isfile(latest):
+        if numbered and os.path.getmtime(latest) < numbered[0][1]:
+            out.insert(1, latest)
+        else:
+            out.insert(0, latest)
+    return out
 
 
 def find_resumable_checkpoint(work_dir: str, logger: logging.Logger | None = None,
