@@ -167,3 +167,10 @@ def test_faster_rcnn_hrnet_config_builds_and_its_pyramid_fits_the_anchors() -> N
     with torch.no_grad():
         feats = model.neck(model.backbone(torch.rand(1, 3, 64, 64)))
     assert [tuple(f.shape) for f in feats] == [(1, 256, 16 // 2**i, 16 // 2**i) for i in range(5)]
+
+
+@pytest.mark.segdet_component("HRNet", "backbones", extra=copy.deepcopy(TINY), stem_channels=8)
+@pytest.mark.segdet_component("HRNet", "backbones", extra=copy.deepcopy(TINY), stem_channels=8,
+                              multiscale_output=False)
+def test_hrnet_keeps_the_backbone_contract(segdet_component) -> None:
+    assert segdet_component.strides[0] == 4

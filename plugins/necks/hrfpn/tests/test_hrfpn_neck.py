@@ -86,3 +86,10 @@ def test_hrnet_config_necks_have_mmdetections_keys(config: str, total: int) -> N
         expected[f"fpn_convs.{i}.conv.bias"] = (256,)
     assert got == expected
     assert neck.strides == list(cfg.model.bbox_head.strides)  # stride=2 convs: 8 ... 128 for FCOS
+
+
+@pytest.mark.segdet_component("HRFPN", "necks", in_channels=CH, out_channels=8, in_strides=[4, 8, 16, 32])
+@pytest.mark.segdet_component("HRFPN", "necks", in_channels=CH, out_channels=8, stride=2, num_outs=4,
+                              in_strides=[4, 8, 16, 32])
+def test_hrfpn_keeps_the_neck_contract(segdet_component) -> None:
+    assert segdet_component.out_channels[0] == 8
