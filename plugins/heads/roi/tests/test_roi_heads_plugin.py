@@ -341,3 +341,51 @@ def test_aug_test_maps_flipped_views_back():
     assert torch.equal(merged["labels"], single["labels"])
     assert torch.equal(merged["masks"], single["masks"])
     assert merged["masks"].any() and not merged["masks"][:, :, SIZE // 2 + 1:].any()
+
+
+def test_cascade_empty_ground_truth_and_no_proposals():
+    head = cascade(with_mask=True)
+    empty_b = [torch.zeros((0, 4))] * 2
+    empty_l = [torch.zeros((0,), dtype=torch.long)] * 2
+    empty_m = [torch.zeros((0, SIZE, SIZE), dtype=torch.uint8)] * 2
+    losses = head.forward_train(feats(), metas(), proposals(), empty_b, empty_l, gt_masks=empty_m)
+    for i in range(3):
+        assert torch.isfinite(losses[f"s{i}.loss_cls"]) and float(losses[f"s{i}.loss_cls"].detach()) > 0
+        assert float(losses[f"s{i}.loss_bbox"].detach()) == 0.0
+        assert float(losses[f"s{i}.loss_mask"].detach().sum()) == 0.0
+    b, lb, m = gts()
+    losses = head.forward_train(feats(), metas(), [torch.zeros((0, 5))] * 2, b, lb, gt_masks=m)
+    assert all(torch.isfinite(v).all() for v in losses.values())
+
+
+@pytest.mark.parametrize("cfg, shapes", [
+    ({"type": "Shared4Conv1FCBBoxHead", "conv_out_channels": 8, "fc_out_channels": 16,
+      "norm_cfg": {"type": "GN", "num_groups": 4}},
+     {"shared_convs.3.conv.weight": [8, 8, 3, 3], "shared_convs.0.gn.weight": [8],
+      "shared_fcs.0.weight": [16, 8 * 49]}),
+    ({"type": "ConvFCBBoxHead", "num_shared_convs": 1, "num_cls_convs": 1, "num_reg_fcs": 2, "conv_out_channels": 8,
+      "fc_out_channels": 16},
+     {"cls_convs.0.conv.weight": [8, 8, 3, 3], "reg_fcs.0.weight": [16, 8 * 49], "fc_cls.weight": [4, 8 * 49],
+      "fc_reg.weight": [12, 16]}),
+    ({"type": "ConvFCBBoxHead", "num_shared_fcs": 1, "num_cls_fcs": 1, "with_avg_pool": True,
+      "fc_out_channels": 16},
+     {"shared_fcs.0.weight": [16, 8], "cls_fcs.0.weight": [16, 16], "fc_reg.weight": [12, 16]}),
+])
+def test_conv_fc_variants_shapes_and_names(cfg, shapes):
+    head = build({**cfg, "in_channels": C, "num_classes": NUM_CLASSES}, "heads")
+    sd = {k: list(v.shape) for k, v in head.state_dict().items()}
+    for key, shape in shapes.items():
+        assert sd[key] == shape, key
+    cls_score, bbox_pred = head(torch.randn(5, C, 7, 7))
+    assert cls_score.shape == (5, NUM_CLASSES + 1) and bbox_pred.shape == (5, 4 * NUM_CLASSES)
+
+
+def test_mask_head_without_convs_and_bilinear_upsample():
+    head = build({"type": "FCNMaskHead", "num_convs": 0, "in_channels": C, "num_classes": NUM_CLASSES,
+                  "upsample_cfg": {"type": "bilinear", "scale_factor": 2, "align_corners": False},
+                  "class_agnostic": True}, "heads")
+    out = head(torch.randn(3, C, 14, 14))
+    assert out.shape == (3, 1, 28, 28)
+    assert "upsample.weight" not in head.state_dict()
+    loss = head.loss(out, torch.ones(3, 28, 28), torch.tensor([0, 2, 1]))["loss_mask"]
+    assert torch.isfinite(loss).all()
