@@ -75,3 +75,21 @@ def test_paste_half_mask_and_whole_image_path_agree():
     full = _paste_chunk(probs, boxes, (0, 0, 48, 32))[0] >= 0.5  # the accelerator path: whole image
     assert torch.equal(full, out[0])
     assert paste_masks(torch.zeros((0, 28, 28)), torch.zeros((0, 4)), (5, 6)).shape == (0, 5, 6)
+
+
+def test_mask_target_crop_equals_full_mask_roi_align():
+    from torchvision.ops import roi_align
+
+    gen = torch.Generator().manual_seed(0)
+    masks = (torch.rand((3, 80, 96), generator=gen) > 0.5).to(torch.uint8)
+    xy = torch.rand(12, 2, generator=gen) * 60 + 5
+    proposals = torch.cat([xy, xy + torch.rand(12, 2, generator=gen) * 25 + 1], dim=1)
+    proposals[0] = torch.tensor([-3.0, -2.0, 30.0, 20.0])  # outside the image on two sides
+    proposals[1] = torch.tensor([70.0, 60.0, 99.0, 85.0])  # outside on the other two
+    inds = torch.randint(0, 3, (12,), generator=gen)
+    rois = torch.cat([inds[:, None].float(), proposals], dim=1)
+    ref = roi_align(masks.float()[:, None], rois, (14, 14), 1.0, 0, True).squeeze(1)
+    torch.testing.assert_close(mask_target([proposals], [inds], [masks], 14, binarize=False), ref)
+    small = proposals[2:5]
+    ref_small = roi_align(masks.float()[:, None], rois[2:5], (14, 14), 1.0, 0, True).squeeze(1)
+    torch.testing.assert_close(mask_target([small], [inds[2:5]], [masks], 14, binarize=False), ref_small)

@@ -69,10 +69,19 @@ def mask_target(
                 f"mask_target: {proposals.shape[0]} positive RoIs but gt_masks has shape {tuple(masks.shape)}; "
                 "every image needs one (H, W) mask per ground-truth box"
             )
-        # Crop only the instances that are used; roi_align's batch index picks each RoI's instance.
+        # Only the used instances, only the region the RoIs cover (2 px margin: every bilinear
+        # neighbour of a sample stays inside, so the crop equals roi_align on the full mask),
+        # become float; roi_align's batch index picks each RoI's instance.
         used, local = torch.unique(gt_inds.long(), return_inverse=True)
-        src = masks.index_select(0, used).to(proposals.dtype)[:, None]
-        rois = torch.cat([local.to(proposals.dtype)[:, None], proposals[:, :4]], dim=1)
+        h_img, w_img = masks.shape[-2:]
+        lo = torch.floor(proposals[:, :2].min(dim=0).values) - 2
+        hi = torch.ceil(proposals[:, 2:4].max(dim=0).values) + 2
+        x0, y0, x1, y1 = (int(v) for v in torch.cat([lo, hi]).tolist())
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(max(x1, 1), w_img), min(max(y1, 1), h_img)
+        x0, y0 = min(x0, x1 - 1), min(y0, y1 - 1)
+        src = masks[:, y0:y1, x0:x1].index_select(0, used).to(proposals.dtype)[:, None]
+        shift = proposals.new_tensor([x0, y0, x0, y0])
+        rois = torch.cat([local.to(proposals.dtype)[:, None], proposals[:, :4] - shift], dim=1)
         crop = roi_align(src, rois, (h, w), spatial_scale=1.0, sampling_ratio=0, aligned=True).squeeze(1)
         targets.append((crop >= 0.5).to(proposals.dtype) if binarize else crop)
     if not targets:
