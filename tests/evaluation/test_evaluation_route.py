@@ -202,3 +202,29 @@ def test_mmcv_and_mmseg_loop_keys_in_evaluation_are_accepted(coco: Any) -> None:
     assert hook.interval == 2 and hook.save_best == "auto"
     (metric,) = hook._metrics
     assert metric.metrics == ["segm"] and metric.classwise
+
+
+def test_check_config_reports_evaluation_problems(score_sum: Any) -> None:
+    from segdet.config import Config
+    from segdet.engine.hooks.evaluation import evaluation_problems
+    from segdet_cli.commands.config import check_config_problems
+
+    def cfg(**evaluation: Any) -> Config:
+        return Config(dict(data=dict(val=dict(type="CocoDataset", ann_file="x.json", pipeline=[])),
+                           evaluation=dict(interval=1, save_best="auto", **evaluation)))
+
+    assert evaluation_problems(cfg(metric=["bbox", "segm", "ScoreSum"], classwise=True, scale=2.0)) == []
+    (bad_name,) = evaluation_problems(cfg(metric="bbx"))
+    assert "CocoDataset" in bad_name and "'bbx'" in bad_name and "ScoreSum" in bad_name
+    (bad_option,) = evaluation_problems(cfg(metric="bbox", scael=2.0))
+    assert "unknown options ['scael']" in bad_option
+    # a data set whose evaluator is known only per instance (XMLDataset's property): names of
+    # metric classes are still checked, short names wait for the run
+    xml = Config(dict(data=dict(val=dict(type="XMLDataset")), evaluation=dict(metric="mAP", iou_thr=0.5)))
+    assert evaluation_problems(xml) == []
+    xml.evaluation = dict(metric="ScoreSum", iou_thr=0.5)
+    assert "unknown options ['iou_thr']" in evaluation_problems(xml)[0]
+    full = cfg(metric="segm", bogus=1)
+    full.model = dict(type="NoSuchDetector")
+    problems = check_config_problems(full)
+    assert any("NoSuchDetector" in p for p in problems) and any("['bogus']" in p for p in problems)

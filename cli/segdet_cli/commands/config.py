@@ -10,7 +10,8 @@ from ._common import cfg_options_option, load_config
 
 
 def check_config_problems(cfg: Mapping[str, Any]) -> list[str]:
-    """Every type and constructor-argument problem of ``cfg``, plus custom_imports failures."""
+    """Every type and constructor-argument problem of ``cfg``, plus custom_imports failures and
+    unknown ``evaluation`` metrics or options."""
     from segdet.errors import SegdetError
     from segdet.registry import check_config, import_custom_modules
 
@@ -21,7 +22,9 @@ def check_config_problems(cfg: Mapping[str, Any]) -> list[str]:
     problems = check_config(cfg)
     if not problems and isinstance(cfg.get("model"), Mapping):
         problems = _build_problems(cfg["model"])
-    return problems
+    from segdet.engine.hooks.evaluation import evaluation_problems
+
+    return problems + evaluation_problems(cfg)  # metric names and options, before any data is read
 
 
 def _build_problems(model_cfg: Mapping[str, Any]) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import inspect
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -28,6 +27,7 @@ from .hooks import (
     build_lr_hook,
     build_momentum_hook,
 )
+from .hooks.evaluation import split_evaluation_cfg
 from .logger import get_logger
 from .meta import checkpoint_meta
 from .optimizer import build_optimizer
@@ -204,14 +204,9 @@ def _scaled_optimizer_cfg(cfg: Any, world_size: int, logger: logging.Logger) -> 
 
 def _build_eval_hook(loader: Any, eval_cfg: dict) -> EvalHook:
     """``evaluation=dict(...)``: EvalHook's own arguments go to the hook, every other key to the
-    metrics (through :mod:`segdet.evaluation.route`). MMCV's collection keys and MMSegmentation's
-    test-loop modes (``pre_eval``, ``efficient_test``) are accepted and unused: results are gathered
-    whole, masks as RLE."""
-    for key in ("type", "gpu_collect", "tmpdir", "dynamic_intervals", "pre_eval", "efficient_test"):
-        eval_cfg.pop(key, None)
-    hook_args = set(inspect.signature(EvalHook).parameters) - {"dataloader", "eval_kwargs", "test_fn"}
-    hook_kwargs = {k: eval_cfg.pop(k) for k in list(eval_cfg) if k in hook_args}
-    return EvalHook(loader, eval_kwargs=eval_cfg, **hook_kwargs)
+    metrics (through :mod:`segdet.evaluation.route`); see :func:`split_evaluation_cfg`."""
+    hook_kwargs, options = split_evaluation_cfg(eval_cfg)
+    return EvalHook(loader, eval_kwargs=options, **hook_kwargs)
 
 
 def _load_or_resume(runner: BaseRunner, cfg: Any, logger: logging.Logger) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
 from ...errors import ConfigError
@@ -12,7 +12,7 @@ from ..runner_state import RunnerState
 from .base import Hook
 from .logger_base import LoggerHook
 
-__all__ = ["EvalHook"]
+__all__ = ["EvalHook", "split_evaluation_cfg", "evaluation_problems"]
 
 _GREATER_KEYS = ("acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc")
 _LESS_KEYS = ("loss",)
@@ -213,3 +213,49 @@ class EvalHook(Hook):
                                create_symlink=False)
         runner.logger.info(f"Now best checkpoint is saved as {name}. "
                            f"Best {self.key_indicator} is {key_score:0.4f} at {count} {unit}.")
+
+
+#: MMCV's result-collection keys and MMSegmentation's test-loop modes: accepted, unused (results
+#: are gathered whole, masks as RLE)
+_LOOP_KEYS = ("type", "gpu_collect", "tmpdir", "dynamic_intervals", "pre_eval", "efficient_test")
+
+
+def split_evaluation_cfg(eval_cfg: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``evaluation=dict(...)`` -> ``(EvalHook arguments, metric options)``, by EvalHook's signature."""
+    options = {k: v for k, v in eval_cfg.items() if k not in _LOOP_KEYS}
+    hook_args = set(inspect.signature(EvalHook).parameters) - {"dataloader", "eval_kwargs", "test_fn"}
+    hook = {k: options.pop(k) for k in list(options) if k in hook_args}
+    return hook, options
+
+
+def evaluation_problems(cfg: Mapping[str, Any]) -> list[str]:
+    """Problems of ``cfg.evaluation`` found without data: unknown metric names or options, checked
+    against the validation data set's declared ``evaluator`` (``segdet check-config``)."""
+    from ...errors import SegdetError
+    from ...evaluation.route import build_metrics, only_registered
+    from ...registry import resolve
+
+    evaluation, data = cfg.get("evaluation"), cfg.get("data")
+    if not isinstance(evaluation, Mapping) or not isinstance(data, Mapping):
+        return []
+    hook, options = split_evaluation_cfg(evaluation)
+    metric = hook.get("metric")
+    if hook.get("classwise") is not None:
+        options["classwise"] = hook["classwise"]
+    val = data.get("val")
+    kind = val.get("type") if isinstance(val, Mapping) else None
+    try:
+        cls = resolve(kind, "datasets") if isinstance(kind, str) else kind
+    except SegdetError:
+        return []  # reported by the type check already
+    evaluator = getattr(cls, "evaluator", None)
+    if not isinstance(evaluator, (str, Mapping)):  # none, or per instance (a property): known at run time
+        if not only_registered(metric):
+            return []
+        evaluator = None
+    try:
+        stand_in = type(getattr(cls, "__name__", "Dataset"), (), {"evaluator": evaluator})()
+        build_metrics(stand_in, metric, **options)
+    except SegdetError as err:
+        return [f"evaluation (with data.val type {kind!r}): {err}"]
+    return []
