@@ -174,3 +174,19 @@ def test_faster_rcnn_hrnet_config_builds_and_its_pyramid_fits_the_anchors() -> N
                               multiscale_output=False)
 def test_hrnet_keeps_the_backbone_contract(segdet_component) -> None:
     assert segdet_component.strides[0] == 4
+
+
+@pytest.mark.slow
+def test_mmsegmentation_fcn_hr18_config_builds_with_its_keys() -> None:
+    """FCN-HR18: the W18 backbone (1830 keys, as derived above) and FCNHead over the 270 concatenated
+    channels: convs.0 (1x1 conv + SyncBN = 6 keys) and conv_seg (weight, bias): 1838 keys in all."""
+    from segdet import build_model
+
+    cfg = Config.fromfile(str(ROOT / "configs/hrnet/fcn_hr18_512x1024_40k_cityscapes.py"))
+    model = build_model(cfg.model).eval()
+    got = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert len(got) == 1838 and sum(k.startswith("backbone.") for k in got) == 1830
+    assert got["decode_head.convs.0.conv.weight"] == (270, 270, 1, 1)
+    assert got["decode_head.conv_seg.weight"] == (19, 270, 1, 1)
+    assert model.backbone.init_cfg["checkpoint"] == "open-mmlab://msra/hrnetv2_w18"
+    assert all(m.upsample_mode == "bilinear" for m in model.backbone.modules() if isinstance(m, HRModule))
