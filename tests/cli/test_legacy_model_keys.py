@@ -58,3 +58,22 @@ def test_cli_says_so_and_checks_the_moved_assigner(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0
     assert "pos_iou_thrr" in bad.stderr and "legacy.py:4" in bad.stderr
+
+
+def test_pretrained_helper_variable_used_by_the_model_stays(tmp_path):
+    path = tmp_path / "swin_like.py"
+    path.write_text("pretrained = 'weights/swin_tiny.pth'\n"
+                    "model = dict(type='MaskRCNN', backbone=dict(type='SwinTransformer',\n"
+                    "             init_cfg=dict(type='Pretrained', checkpoint=pretrained)))\n")
+    cfg = Config.fromfile(str(path))
+    assert upgrade_legacy_keys(cfg) == []
+    assert "pretrained" not in cfg.model and cfg.pretrained == "weights/swin_tiny.pth"
+
+
+def test_unused_top_level_pretrained_moves(tmp_path):
+    path = tmp_path / "old.py"
+    path.write_text("pretrained = 'torchvision://resnet50'\nmodel = dict(type='RetinaNet')\n")
+    cfg = Config.fromfile(str(path))
+    with pytest.warns(DeprecationWarning):
+        upgrade_legacy_keys(cfg)
+    assert cfg.model.pretrained == "torchvision://resnet50"

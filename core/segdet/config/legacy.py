@@ -2,7 +2,9 @@
 
 MMDetection 1.x/early 2.x configs put ``train_cfg``, ``test_cfg`` and ``pretrained`` beside
 ``model``; 2.x reads them inside it. A config written the old way would otherwise build a model
-without its assigner or test settings and train silently wrong.
+without its assigner or test settings and train silently wrong. A top-level ``pretrained`` whose
+value the model already uses (``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``, as the
+Swin configs write it) is a helper variable and stays where it is.
 """
 from __future__ import annotations
 
@@ -17,6 +19,14 @@ __all__ = ["LEGACY_MODEL_KEYS", "upgrade_legacy_keys"]
 
 #: top-level keys that belong inside ``model``
 LEGACY_MODEL_KEYS = ("train_cfg", "test_cfg", "pretrained")
+
+
+def _mentions(tree: Any, value: Any) -> bool:
+    if isinstance(tree, Mapping):
+        return any(_mentions(v, value) for v in tree.values())
+    if isinstance(tree, (list, tuple)):
+        return any(_mentions(v, value) for v in tree)
+    return bool(tree == value)
 
 
 def upgrade_legacy_keys(cfg: Any, source: str = "config") -> list[str]:
@@ -36,6 +46,8 @@ def upgrade_legacy_keys(cfg: Any, source: str = "config") -> list[str]:
     for key in LEGACY_MODEL_KEYS:
         if key not in tree or tree[key] is None:
             continue
+        if key == "pretrained" and _mentions(model, tree[key]):
+            continue  # a helper variable (Swin configs: init_cfg=dict(checkpoint=pretrained))
         outer_at = tree.origin_of(key) if isinstance(tree, ConfigDict) else None
         if model.get(key) is not None:
             inner_at = model.origin_of(key)
