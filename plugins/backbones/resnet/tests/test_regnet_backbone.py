@@ -93,3 +93,25 @@ def test_converter_is_registered_and_rejects_regnety() -> None:
     assert resolve("torchvision-regnet", "converters") is torchvision_regnet
     with pytest.raises(ValueError, match="squeeze-excitation"):
         torchvision_regnet({"trunk_output.block1.block1-0.f.se.fc1.weight": torch.zeros(1)})
+
+
+def test_converted_torchvision_weights_give_torchvisions_features() -> None:
+    """Same weights, same outputs: the block wiring (projection shortcut, ReLU after the sum) matches."""
+    torch.manual_seed(0)
+    tv = torchvision.models.regnet_x_800mf(weights=None).eval()
+    for m in tv.modules():  # non-trivial statistics so every norm matters
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+    net = RegNet("regnetx_800mf").eval()
+    net.load_state_dict(torchvision_regnet(tv.state_dict()), strict=True)
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        y = tv.stem(x)
+        expected = []
+        for stage in tv.trunk_output:
+            y = stage(y)
+            expected.append(y)
+        for got, want in zip(net(x), expected):
+            assert torch.allclose(got, want, atol=1e-5)

@@ -117,3 +117,23 @@ def test_multi_grid_sets_the_last_stage_dilations(cls) -> None:
     assert [tuple(o.shape) for o in outs][-1] == (2, 256, 5, 5)
     with pytest.raises(ValueError, match="multi_grid"):
         cls(depth=50, base_channels=8, multi_grid=(1, 2))
+
+
+def test_resnext_gives_torchvisions_resnext_features_with_the_same_weights() -> None:
+    import torchvision
+
+    torch.manual_seed(0)
+    tv = torchvision.models.resnext50_32x4d(weights=None).eval()
+    for m in tv.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+    net = ResNeXt(depth=50, groups=32, base_width=4).eval()
+    net.load_state_dict({k: v for k, v in tv.state_dict().items() if not k.startswith("fc.")}, strict=True)
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        y = tv.maxpool(tv.relu(tv.bn1(tv.conv1(x))))
+        for got, layer in zip(net(x), (tv.layer1, tv.layer2, tv.layer3, tv.layer4)):
+            y = layer(y)
+            assert torch.allclose(got, y, atol=1e-5)
