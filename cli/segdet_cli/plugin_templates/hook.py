@@ -18,9 +18,8 @@ COMPONENT = '''\
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from segdet.api import Hook
+from segdet.api import Hook, RunnerState
 
 __all__ = ["${cls}"]
 
@@ -47,10 +46,10 @@ class ${cls}(Hook):
         self.history: list[tuple[int, float]] = []
         self._window: list[float] = []
 
-    def before_train_epoch(self, runner: Any) -> None:
+    def before_train_epoch(self, runner: RunnerState) -> None:
         self._window.clear()
 
-    def after_train_iter(self, runner: Any) -> None:
+    def after_train_iter(self, runner: RunnerState) -> None:
         loss = runner.outputs.get("loss")
         if loss is None:
             return
