@@ -206,3 +206,12 @@ def test_multi_scale_test_time_augmentation(cascade):
         n = r["bboxes"].shape[0]
         assert 0 < n <= 20 and r["masks"].shape == (n, 32, 48)
         assert (r["bboxes"][:, 0::2] <= 48 + 1e-3).all() and (r["bboxes"][:, 1::2] <= 32 + 1e-3).all()
+
+
+def test_forward_dummy_runs_rpn_and_roi_head():
+    model = build_model(_cfg()).eval()
+    with torch.no_grad():
+        outs = model.forward_dummy(torch.randn(1, 3, 64, 64))
+    (rpn_cls, rpn_reg), roi_outs = outs
+    assert [tuple(c.shape) for c in rpn_cls] == [(1, 6, 8, 8), (1, 6, 4, 4), (1, 6, 2, 2)]
+    assert rpn_reg[0].shape == (1, 24, 8, 8) and roi_outs is not None
