@@ -110,6 +110,8 @@ CONFIG = textwrap.dedent('''
                          dict(type='Collect', keys=['img'])]),
     ]
     data = dict(samples_per_gpu=2, workers_per_gpu=0,
+                train=dict(type='CocoDataset', ann_file='{ann}', img_prefix='{img}',
+                           classes=('circle', 'square', 'triangle'), pipeline=[]),
                 test=dict(type='CocoDataset', ann_file='{ann}', img_prefix='{img}',
                           classes=('circle', 'square', 'triangle'), pipeline=test_pipeline))
     evaluation = dict(interval=1, metric='bbox', classwise=True, save_best='auto')
