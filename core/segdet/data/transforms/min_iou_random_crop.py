@@ -54,6 +54,7 @@ class MinIoURandomCrop:
         self.sample_mode = (1, *self.min_ious, 0)
         self.min_crop_size = min_crop_size
         self.bbox_clip_border = bbox_clip_border
+        self.mode: float = 1
 
     def _patch(self, h: int, w: int, boxes: np.ndarray, min_iou: float) -> np.ndarray | None:
         for _ in range(50):
@@ -84,6 +85,7 @@ class MinIoURandomCrop:
         boxes = np.concatenate(fields, 0).reshape(-1, 4) if fields else np.zeros((0, 4), np.float32)
         while True:
             mode = self.sample_mode[np.random.randint(len(self.sample_mode))]
+            self.mode = mode  # the last drawn mode, kept for inspection as MMDetection does
             if mode == 1:
                 return results
             patch = self._patch(h, w, boxes, float(mode))
