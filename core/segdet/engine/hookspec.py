@@ -3,7 +3,8 @@
 A hook is any object whose methods are named after these points (for instance
 :class:`segdet.engine.hooks.Hook` subclasses); the runner registers it with a
 :class:`pluggy.PluginManager` under project name ``"segdet"``. An implementation
-may accept only a subset of the arguments (usually just ``runner``).
+may accept only a subset of the arguments (usually just ``runner``, whose members are
+those of :class:`segdet.engine.runner_state.RunnerState`).
 """
 from __future__ import annotations
 
