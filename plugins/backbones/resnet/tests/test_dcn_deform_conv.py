@@ -141,3 +141,33 @@ def test_fallback_on_stride_keeps_plain_strided_convs_and_basic_blocks_refuse_dc
         ResNet(depth=18, base_channels=8, dcn=dict(type="DCN"), stage_with_dcn=(False, True, True, True))
     with pytest.raises(ValueError, match="stage_with_dcn"):
         ResNet(depth=50, base_channels=8, dcn=dict(type="DCN"), stage_with_dcn=(False, True))
+
+
+def test_a_detector_with_a_dcn_resnext_backbone_trains_one_step() -> None:
+    """The shapes RetinaNet with a tiny ResNeXt + DCNv2 backbone: losses are finite and the offset convs learn."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from segdet import Config, build_model
+
+    root = Path(__file__).resolve().parents[4]
+    cfg = Config.fromfile(str(root / "configs/retinanet/retinanet_r18_fpn_shapes.py"))
+    cfg.model.backbone = dict(type="ResNeXt", depth=50, groups=2, base_width=4, base_channels=8, out_indices=(1, 2, 3),
+                              norm_eval=False, zero_init_residual=False,
+                              dcn=dict(type="DCNv2", deform_groups=1, fallback_on_stride=False),
+                              stage_with_dcn=(False, True, True, True))
+    cfg.model.neck.in_channels = [64, 128, 256]
+    torch.manual_seed(0)
+    model = build_model(cfg.model).train()
+    img = torch.rand(2, 3, 64, 64)
+    metas = [dict(img_shape=(64, 64, 3), pad_shape=(64, 64, 3), ori_shape=(64, 64, 3), flip=False,
+                  scale_factor=np.ones(4, dtype=np.float32)) for _ in range(2)]
+    boxes = [torch.tensor([[8.0, 8.0, 40.0, 36.0]]), torch.tensor([[20.0, 10.0, 50.0, 60.0], [2.0, 2.0, 20.0, 20.0]])]
+    labels = [torch.tensor([0]), torch.tensor([1, 2])]
+    losses = model.forward_train(img, metas, boxes, labels)
+    total = sum(v if isinstance(v, torch.Tensor) else sum(v) for k, v in losses.items() if "loss" in k)
+    assert torch.isfinite(total)
+    total.backward()
+    offset = model.backbone.layer3[0].conv2.conv_offset.weight
+    assert offset.grad is not None and offset.grad.abs().sum() > 0
