@@ -66,7 +66,7 @@ def rotate_boxes(boxes: np.ndarray, matrix: np.ndarray, out_hw: tuple[int, int])
 
 
 class RandomRotate:
-    """With probability ``prob``, rotate the image and every map in ``seg_fields`` by one random angle.
+    """With probability ``prob``, rotate the image, its maps, masks and boxes by one random angle.
 
     Args:
         prob: probability of rotating (0..1).
