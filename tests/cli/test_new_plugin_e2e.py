@@ -134,8 +134,11 @@ def test_every_kind_installs_and_passes_its_own_tests(tmp_path: Path) -> None:
     python = _fresh_venv(tmp_path / "venv")
     _run(sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-build-isolation",
          "--no-index", *(f"./gen-{kind}" for kind in KINDS), cwd=plugins, env=env)
+    # one pytest session over all eight distributions (each one's tests/ has its own module names)
+    proc = _run(python, "-m", "pytest", *(f"gen-{kind}" for kind in KINDS), "-p", "no:cacheprovider", "-v",
+                cwd=plugins, env=env)
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and not any(w in summary for w in ("failed", "error", "skipped")), summary
     for kind in KINDS:
-        proc = _run(python, "-m", "pytest", f"gen-{kind}", "-p", "no:cacheprovider", "-q", cwd=plugins, env=env)
-        summary = proc.stdout.strip().splitlines()[-1]
-        assert " passed" in summary and not any(w in summary for w in ("failed", "error", "skipped")), \
-            f"{kind}: {summary}"
+        assert any(f"/test_gen_{kind}.py::" in line and line.rstrip().endswith("]") and " PASSED" in line
+                   for line in proc.stdout.splitlines()), kind
