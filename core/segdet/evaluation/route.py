@@ -31,8 +31,8 @@ from typing import Any, TypeVar
 
 from ..errors import ConfigError
 
-__all__ = ["build_metrics", "run_metrics", "evaluate", "evaluate_dataset", "is_legacy", "only_registered", "uses_metric_route",
-           "evaluator_of"]
+__all__ = ["as_logger", "build_metrics", "evaluate", "evaluate_dataset", "evaluator_of", "is_legacy",
+           "only_registered", "run_metrics", "uses_metric_route"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _ROUTE_FLAG = "__segdet_metric_route__"
