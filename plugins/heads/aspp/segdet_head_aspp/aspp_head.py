@@ -67,7 +67,7 @@ class ASPPHead(BaseDecodeHead):
             raise ValueError(f"ASPPHead: dilations must be a non-empty list of ints >= 1, got {dilations!r}")
         assert isinstance(self.in_channels, int)
         self.dilations = tuple(int(d) for d in dilations)
-        cfgs = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        cfgs: dict[str, Any] = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
         self.image_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), ConvModule(self.in_channels, self.channels, 1, **cfgs))
         self.aspp_modules = nn.ModuleList(
             ConvModule(self.in_channels, self.channels, 1 if d == 1 else 3, padding=0 if d == 1 else d,

@@ -63,7 +63,7 @@ class ObjectAttentionBlock(nn.Module):
                  act_cfg: Mapping[str, Any] | None = {"type": "ReLU"},  # noqa: B006  (never mutated)
                  ) -> None:
         super().__init__()
-        cfgs = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        cfgs: dict[str, Any] = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
         self.channels = channels
         self.key_project = _project(in_channels, channels, 2, cfgs)
         self.query_project = _project(in_channels, channels, 2, cfgs)

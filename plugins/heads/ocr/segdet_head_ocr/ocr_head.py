@@ -69,7 +69,7 @@ class OCRHead(BaseDecodeHead):
         assert isinstance(self.in_channels, int)
         self.ocr_channels = ocr_channels
         self.scale = scale
-        cfgs = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        cfgs: dict[str, Any] = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
         self.object_context_block = ObjectAttentionBlock(self.channels, ocr_channels, scale, **cfgs)
         self.spatial_gather_module = SpatialGatherModule(scale)
         self.bottleneck = ConvModule(self.in_channels, self.channels, 3, padding=1, **cfgs)

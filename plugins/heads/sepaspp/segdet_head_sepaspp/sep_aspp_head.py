@@ -79,8 +79,8 @@ class DepthwiseSeparableASPPHead(BaseDecodeHead):
         self.dilations = tuple(int(d) for d in dilations)
         self.c1_in_channels = c1_in_channels
         cin, ch = self.in_channels, self.channels
-        plain = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
-        sep = {"norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        plain: dict[str, Any] = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        sep: dict[str, Any] = {"norm_cfg": norm_cfg, "act_cfg": act_cfg}
         self.image_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), ConvModule(cin, ch, 1, **plain))
         self.aspp_modules = nn.ModuleList(
             ConvModule(cin, ch, 1, **plain) if d == 1
