@@ -12,14 +12,15 @@ from ._common import cfg_options_option, load_config
 def check_config_problems(cfg: Mapping[str, Any]) -> list[str]:
     """Every type and constructor-argument problem of ``cfg``, plus custom_imports failures and
     unknown ``evaluation`` metrics or options."""
+    from segdet.engine.config_check import check_training_config
     from segdet.errors import SegdetError
-    from segdet.registry import check_config, import_custom_modules
+    from segdet.registry import import_custom_modules
 
     try:
         import_custom_modules(cfg.get("custom_imports"), source=str(getattr(cfg, "filename", "config")))
     except SegdetError as err:
         return [str(err)]
-    problems = check_config(cfg)
+    problems = check_training_config(cfg)
     if not problems and isinstance(cfg.get("model"), Mapping):
         problems = _build_problems(cfg["model"])
     from segdet.engine.hooks.evaluation import evaluation_problems

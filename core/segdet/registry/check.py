@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import RegistryError
 from .build import check_arguments, describe_location, find_info, resolve
 from .slots import Slot, slots_of
+from .values import annotation_problems
 
 __all__ = ["check_config", "check_section", "lookup_path"]
 
@@ -64,6 +65,7 @@ def check_section(cfg: Mapping[str, Any], group: str, problems: list[str],
     present = {**{k: None for k in filled if _takes(obj, k)}, **args}
     at = where.split(" (")[0].rsplit(".", 1)[0] or "config"
     problems.extend(check_arguments(obj, present, at, display, cfg))
+    problems.extend(annotation_problems(obj, args, display, lambda key: describe_location(cfg, key)))
     check_children(obj, cfg, args, problems)
 
 

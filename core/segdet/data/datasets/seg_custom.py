@@ -20,6 +20,7 @@ import numpy as np
 
 from ...errors import ConfigError, DataFileNotFoundError
 from ...evaluation.route import evaluate, uses_metric_route
+from ...registry.slots import Slot
 from ..transforms.compose import Compose
 
 __all__ = ["CustomDataset"]
@@ -61,6 +62,8 @@ class CustomDataset:
     Each raw sample is ``dict(img_info=dict(filename, ann=dict(seg_map)), ann_info=dict(seg_map),
     seg_fields=[], img_prefix, seg_prefix)`` (+ ``label_map``) before the pipeline.
     """
+
+    slots: ClassVar[dict[str, Slot]] = {"pipeline": Slot("transforms")}
 
     CLASSES: tuple[str, ...] | None = None
     PALETTE: Sequence[Sequence[int]] | None = None
