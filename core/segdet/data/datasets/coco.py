@@ -12,6 +12,7 @@ import numpy as np
 from ...errors import DataFileNotFoundError
 from ...evaluation.route import evaluate, uses_metric_route
 from ...registry.slots import Slot
+from ..file_client import check_file_client_args
 from .base import DetDatasetBase, resolve_classes
 
 __all__ = ["CocoDataset", "resolve_classes"]
@@ -44,7 +45,7 @@ class CocoDataset(DetDatasetBase):
         proposal_file: not supported by the one-stage models; must be None.
         test_mode: no annotations needed; samples come from the test pipeline.
         filter_empty_gt: in training, drop images without an instance of the chosen classes.
-        file_client_args: accepted for config compatibility; files are read from disk.
+        file_client_args: MMCV's; only ``dict(backend='disk')`` (the default) is supported.
     """
 
     slots: ClassVar[dict[str, Slot]] = {"pipeline": Slot("transforms")}
@@ -62,6 +63,7 @@ class CocoDataset(DetDatasetBase):
 
         if proposal_file is not None:
             raise ValueError("CocoDataset: proposal_file is for two-stage models, which segdet does not have yet")
+        check_file_client_args(file_client_args, type(self).__name__)
         self._init_common(ann_file, pipeline, classes, data_root, img_prefix, seg_prefix, test_mode, filter_empty_gt)
         if not osp.isfile(self.ann_file):
             raise DataFileNotFoundError(

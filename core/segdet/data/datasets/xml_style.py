@@ -12,6 +12,7 @@ import numpy as np
 from ...errors import DataFileNotFoundError
 from ...evaluation.route import evaluate, uses_metric_route
 from ...registry.slots import Slot
+from ..file_client import check_file_client_args
 from .base import DetDatasetBase
 
 __all__ = ["XMLDataset", "read_image_ids"]
@@ -55,7 +56,7 @@ class XMLDataset(DetDatasetBase):
             ``img_prefix/img_subdir/<id>.jpg``.
         ann_subdir: XML folder under ``img_prefix`` (default ``'Annotations'``).
         min_size: boxes narrower or lower than this go to ``bboxes_ignore`` (training only).
-        file_client_args: accepted for config compatibility; files are read from disk.
+        file_client_args: MMCV's; only ``dict(backend='disk')`` (the default) is supported.
 
     Boxes follow MMDetection 2.x: the file's pixel-inclusive integer corners minus 1, so
     ``<xmin>81</xmin><ymin>88</ymin><xmax>522</xmax><ymax>408</ymax>`` becomes (80, 87, 521, 407).
@@ -72,6 +73,7 @@ class XMLDataset(DetDatasetBase):
                  filter_empty_gt: bool = True, img_subdir: str = "JPEGImages",
                  ann_subdir: str = "Annotations", min_size: float | None = None,
                  file_client_args: Mapping[str, Any] | None = None) -> None:
+        check_file_client_args(file_client_args, type(self).__name__)
         self._init_common(ann_file, pipeline, classes, data_root, img_prefix, seg_prefix, test_mode, filter_empty_gt)
         self.img_subdir, self.ann_subdir, self.min_size = img_subdir, ann_subdir, min_size
         if not self.CLASSES:

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os.path as osp
+from collections.abc import Mapping
 from typing import Any
 
 import cv2
 import numpy as np
 
 from ...errors import DataError, DataFileNotFoundError
+from ..file_client import check_file_client_args
 
 __all__ = ["LoadImageFromFile", "LoadAnnotations"]
 
@@ -39,9 +41,12 @@ class LoadImageFromFile:
         to_float32: convert to float32. Default False.
         color_type: 'color' (3 channels, also for grayscale files), 'grayscale' or 'unchanged'.
         channel_order: 'bgr' (default, as MMCV) or 'rgb'.
+        file_client_args: MMCV's; only ``dict(backend='disk')`` (the default) is supported.
     """
 
-    def __init__(self, to_float32: bool = False, color_type: str = "color", channel_order: str = "bgr") -> None:
+    def __init__(self, to_float32: bool = False, color_type: str = "color", channel_order: str = "bgr",
+                 file_client_args: Mapping[str, Any] | None = None) -> None:
+        check_file_client_args(file_client_args, type(self).__name__)
         if color_type not in _FLAGS:
             raise ValueError(f"LoadImageFromFile: color_type must be one of {sorted(_FLAGS)}, got {color_type!r}")
         self.to_float32 = to_float32
@@ -127,13 +132,16 @@ class LoadAnnotations:
             ``PolygonMasks`` and move polygon vertices through the transforms, which differs
             from transforming the bitmap by at most the pixels along the outline.
         reduce_zero_label: MMSegmentation's: label 0 becomes 255 (ignored), others shift by -1.
+        file_client_args: MMCV's; only ``dict(backend='disk')`` (the default) is supported.
 
     An ``ann_info`` with a ``seg_map`` but no ``bboxes`` (MMSegmentation's data sets) loads the
     semantic map only, as MMSegmentation's ``LoadAnnotations()`` does.
     """
 
     def __init__(self, with_bbox: bool = True, with_label: bool = True, with_mask: bool = False,
-                 with_seg: bool = False, poly2mask: bool = True, reduce_zero_label: bool = False) -> None:
+                 with_seg: bool = False, poly2mask: bool = True, reduce_zero_label: bool = False,
+                 file_client_args: Mapping[str, Any] | None = None) -> None:
+        check_file_client_args(file_client_args, type(self).__name__)
         self.with_bbox = with_bbox
         self.with_label = with_label
         self.with_mask = with_mask
