@@ -37,3 +37,15 @@ def test_fault_val_set_empty_file(tmp_path):
     proc = run_segdet("train", str(cfg), "--work-dir", str(work), "--device", "cpu", cwd=tmp_path)
     assert_clean_failure(proc, "data.val is empty", str(val), "lists no image")
     assert not list(work.glob("*.pth"))
+
+
+def test_fault_missing_folder_hint_only_for_the_data_it_names(tmp_path):
+    """A config reading data/shapes whose *image folder elsewhere* is missing gets no 'make the shapes
+    data' hint: the message names the missing folder only."""
+    files = ["a.png", "b.png"]
+    train = write_coco(tmp_path / "shapes" / "annotations", "train.json", files)
+    val = write_coco(tmp_path / "shapes" / "annotations", "val.json", files)
+    cfg = coco_config(tmp_path, train, val, tmp_path / "elsewhere" / "images")
+    proc = run_segdet("train", str(cfg), "--work-dir", str(tmp_path / "work"), "--device", "cpu", cwd=tmp_path)
+    message = assert_clean_failure(proc, str(tmp_path / "elsewhere" / "images"), "img_prefix", "does not exist")
+    assert "segdet data shapes" not in message
