@@ -389,3 +389,14 @@ def test_mask_head_without_convs_and_bilinear_upsample():
     assert "upsample.weight" not in head.state_dict()
     loss = head.loss(out, torch.ones(3, 28, 28), torch.tensor([0, 2, 1]))["loss_mask"]
     assert torch.isfinite(loss).all()
+
+
+@pytest.mark.parametrize("make", [standard, lambda: cascade(with_mask=True)])
+def test_one_image_without_proposals_in_a_batch(make):
+    head = make().eval()
+    props = [proposals(batch=1)[0], torch.zeros((0, 5))]
+    with torch.no_grad():
+        out = head.simple_test(feats(), props, metas(scale=0.5), rescale=True)
+    assert out[0]["bboxes"].shape[0] > 0 and out[0]["masks"].shape[1:] == (128, 128)
+    assert out[1]["bboxes"].shape == (0, 4) and out[1]["masks"].shape == (0, 128, 128)
+    assert out[1]["labels"].dtype == torch.long
