@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config import to_plain
-from ..registry import check_arguments, check_config, describe_location
+from ..registry import check_arguments, check_config, describe_location, resolve
+from ..registry.slots import slots_of
 from ..registry.values import annotation_problems
 from .hooks import CheckpointHook, EvalHook, OptimizerHook, build_lr_hook, build_momentum_hook
 from .runner import RUNNERS, IterBasedRunner
@@ -157,6 +158,74 @@ def _check_top_level(cfg: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _resolved(section: Any, group: str) -> Any:
+    kind = section.get("type") if isinstance(section, Mapping) else None
+    if not isinstance(kind, str):
+        return kind
+    try:
+        return resolve(kind, group, describe_location(section))
+    except Exception:  # reported by the registry check already
+        return None
+
+
+def _arg(section: Mapping[str, Any], cls: Any, name: str) -> tuple[Any, str]:
+    """The value ``cls`` gets for ``name`` (given, else its default) and where that comes from."""
+    if name in section:
+        return section[name], describe_location(section, name)
+    try:
+        param = inspect.signature(cls).parameters.get(name)
+    except (TypeError, ValueError):
+        param = None
+    if param is None or param.default is inspect.Parameter.empty:
+        return None, ""
+    return param.default, f"{describe_location(section, 'type').split(' (')[0].rsplit('.', 1)[0]} (default)"
+
+
+def _train_dataset(section: Any) -> tuple[Any, Any]:
+    """The innermost training data set config and class (through RepeatDataset-like wrappers)."""
+    for _ in range(8):
+        cls = _resolved(section, "datasets")
+        if cls is None:
+            return None, None
+        inner = [section.get(path) for path, slot in slots_of(cls).items() if slot.group.endswith("datasets")]
+        inner = [i[0] if isinstance(i, (list, tuple)) and i else i for i in inner]
+        inner = [i for i in inner if isinstance(i, Mapping)]
+        if not inner:
+            return section, cls
+        section = inner[0]
+    return None, None
+
+
+def _check_ignore_index(tree: Mapping[str, Any]) -> list[str]:
+    """The heads must ignore the label value the training data marks as ignored."""
+    data, model = tree.get("data"), tree.get("model")
+    if not isinstance(data, Mapping) or not isinstance(model, Mapping) or not isinstance(data.get("train"), Mapping):
+        return []
+    ds_cfg, ds_cls = _train_dataset(data["train"])
+    if ds_cfg is None:
+        return []
+    ds_value, ds_where = _arg(ds_cfg, ds_cls, "ignore_index")
+    if ds_value is None:
+        return []
+    model_cls = _resolved(model, "segmentors") or _resolved(model, "detectors")
+    if model_cls is None:
+        return []
+    problems = []
+    for path, slot in slots_of(model_cls).items():
+        heads = model.get(path)
+        for head in heads if isinstance(heads, (list, tuple)) else [heads]:
+            if not isinstance(head, Mapping):
+                continue
+            head_cls = _resolved(head, slot.group)
+            value, where = _arg(head, head_cls, "ignore_index") if head_cls is not None else (None, "")
+            if value is not None and value != ds_value:
+                problems.append(
+                    f"{where}: ignore_index={value}, but the training data marks ignored pixels with "
+                    f"ignore_index={ds_value} ({ds_where}); set the same value on both, or the loss will "
+                    f"see {ds_value} as a class label")
+    return problems
+
+
 def check_training_config(cfg: Mapping[str, Any]) -> list[str]:
     """Every problem of a whole config, model to runner, as messages (empty: fine)."""
     tree = getattr(cfg, "_cfg_dict", cfg)
@@ -187,4 +256,5 @@ def check_training_config(cfg: Mapping[str, Any]) -> list[str]:
         problems += _check_evaluation(tree["evaluation"])
     if tree.get("workflow") is not None:
         problems += _check_workflow(tree["workflow"])
+    problems += _check_ignore_index(tree)
     return list(dict.fromkeys(problems))

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...errors import DataError
 from ...registry import build, describe_location, resolve
 from ...registry.slots import Slot
 from ..layers import ConvModule, normal_init
@@ -272,6 +273,7 @@ class BaseDecodeHead(nn.Module):
             extra = {"ignore_index": self.ignore_index} if _accepts(self.sampler.sample, "ignore_index") else {}
             seg_weight = self.sampler.sample(seg_logit, seg_label, **extra)
         label = seg_label.squeeze(1).long()
+        _check_labels(label, self.num_classes, self.ignore_index)
         losses_decode = self.loss_decode if isinstance(self.loss_decode, nn.ModuleList) else [self.loss_decode]
         out: dict[str, torch.Tensor] = {}
         for loss in losses_decode:
@@ -283,3 +285,23 @@ class BaseDecodeHead(nn.Module):
             out[name] = out[name] + value if name in out else value
         out["acc_seg"] = seg_accuracy(seg_logit.detach(), label, ignore_index=self.ignore_index)
         return out
+
+
+def _check_labels(label: torch.Tensor, num_classes: int, ignore_index: int) -> None:
+    """A label that is neither a class nor ``ignore_index`` would end in torch's bare
+    ``IndexError: Target 11 is out of bounds``; say which value and which setting instead."""
+    valid = label != ignore_index
+    if not bool(valid.any()):
+        return
+    kept = label[valid]
+    low, high = int(kept.min()), int(kept.max())
+    if low >= 0 and high < num_classes:
+        return
+    bad = high if high >= num_classes else low
+    raise DataError(
+        f"segmentation label value {bad} in the training data is neither a class index (0..{num_classes - 1} "
+        f"for num_classes={num_classes}) nor the heads' ignore_index={ignore_index}. If {bad} marks pixels to "
+        f"ignore, set ignore_index={bad} on the data set and on decode_head/auxiliary_head (they must agree); "
+        "otherwise fix num_classes, reduce_zero_label or label_map of the data set."
+    )
+
