@@ -71,3 +71,21 @@ def test_fault_unexpected_error_short_unless_debug(tmp_path, how):
                            env={"SEGDET_DEBUG": "1"})
     assert debug.returncode != 0
     assert "Traceback (most recent call last)" in debug.stderr and "width" in debug.stderr
+
+
+def test_fault_missing_image_in_worker_during_test(tmp_path):
+    """``segdet test`` passes a worker's error through its own message: still no worker traceback."""
+    import torch
+
+    from segdet.engine.checkpoint import save_checkpoint
+    from segdet.testing.toy_detection import ToyDetector
+
+    cfg, work, _ = _setup(tmp_path)
+    ckpt = tmp_path / "toy.pth"
+    torch.manual_seed(0)
+    save_checkpoint(ToyDetector(num_classes=1, width=8), str(ckpt), meta={"CLASSES": ("cat",)})
+    (tmp_path / "images" / "a.png").unlink()
+    proc = run_segdet("test", str(cfg), str(ckpt), "--eval", "bbox", "--device", "cpu",
+                      "--cfg-options", "model.num_classes=1", cwd=tmp_path)
+    message = assert_clean_failure(proc, str(tmp_path / "images" / "a.png"), "does not exist", "DataLoader worker")
+    assert "Original Traceback" not in message and 'File "' not in message
