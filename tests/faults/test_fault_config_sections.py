@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from fault_helpers import assert_clean_failure, run_segdet, snapshot
 
-
 CASES = [
     # (cfg-option, text the message must contain)
     ("model.num_classes='3'", "model.num_classes"),

@@ -62,7 +62,7 @@ def _accepts(cfg: Mapping[str, Any], group: str, arg: str) -> bool:
     kind = cfg.get("type")
     try:
         obj = resolve(kind, group, describe_location(cfg)) if isinstance(kind, str) else kind
-        return arg in inspect.signature(obj).parameters
+        return obj is not None and arg in inspect.signature(obj).parameters
     except (RegistryError, TypeError, ValueError):
         return False
 

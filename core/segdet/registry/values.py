@@ -77,8 +77,9 @@ def _items_fit(value: Any, args: tuple[Any, ...], container: Any) -> bool | None
 def _resolve(ann: Any, obj: Any) -> Any:
     if not isinstance(ann, str):
         return ann
-    target = obj.__init__ if isinstance(obj, type) else obj
-    module = sys.modules.get(getattr(target, "__module__", ""), None)
+    # the annotations live in the module of the class that defines the constructor
+    owner = next((k for k in obj.__mro__ if "__init__" in vars(k)), obj) if isinstance(obj, type) else obj
+    module = sys.modules.get(getattr(owner, "__module__", ""), None)
     namespace = dict(vars(module)) if module else {}
     try:
         return eval(ann, {**vars(typing), **namespace})  # annotations are the component's own code
