@@ -62,7 +62,10 @@ class LazyGroup(click.Group):
             if found is None:
                 raise
             # a command passed the text of a DataLoader worker's error on, traceback and all
-            short = err.message[:found.start()] + describe_error(RuntimeError(err.message))
+            short = describe_error(RuntimeError(err.message))
+            prefix = err.message[:found.start()]
+            if prefix and not short.startswith(prefix):  # "DataFileNotFoundError: " is said once
+                short = prefix + short
             raise click.ClickException(short) from err.__cause__
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)

@@ -89,3 +89,4 @@ def test_fault_missing_image_in_worker_during_test(tmp_path):
                       "--cfg-options", "model.num_classes=1", cwd=tmp_path)
     message = assert_clean_failure(proc, str(tmp_path / "images" / "a.png"), "does not exist", "DataLoader worker")
     assert "Original Traceback" not in message and 'File "' not in message
+    assert message.count("DataFileNotFoundError") == 1
