@@ -78,12 +78,18 @@ def save_results(results: list[Any], out: str) -> None:
         fail(f"--out must end with .pkl, .pickle or .json, got {out!r}")
 
 
+MIN_LOADED_FRACTION = 0.5
+
+
 def _load_weights(model: Any, checkpoint: str, logger: Any) -> dict:
     import torch
 
-    from segdet.engine.checkpoint import load_checkpoint
+    from segdet.engine.checkpoint import load_weights
 
-    ckpt = load_checkpoint(model, checkpoint, map_location="cpu", logger=logger)
+    # Evaluating a model of which most tensors stayed random is never what was meant: an error
+    # naming the file and how much matched (fine-tuned heads of another size still load).
+    ckpt, _ = load_weights(model, checkpoint, map_location="cpu", logger=logger,
+                           min_loaded_fraction=MIN_LOADED_FRACTION)
     state = ckpt.get("state_dict", {})
     # A training hook may name, per parameter, the state-dict entry to test with (EMAHook's
     # averaged weights); the CLI follows that map and knows no hook's naming.

@@ -30,6 +30,7 @@ from torch import nn
 
 from ..errors import CheckpointError, UnsafeCheckpointError
 from ..models.weights import safe_torch_load
+from .load_report import LoadReport, fit_state_dict
 
 __all__ = [
     "atomic_write",
@@ -37,6 +38,8 @@ __all__ = [
     "write_checkpoint",
     "copy_checkpoint",
     "load_checkpoint",
+    "load_weights",
+    "LoadReport",
     "read_checkpoint",
     "get_state_dict",
     "weights_to_cpu",
@@ -177,11 +180,31 @@ def read_checkpoint(filename: str, map_location: Any = "cpu") -> dict[str, Any]:
 
 
 def load_checkpoint(model: nn.Module, filename: str, map_location: Any = "cpu", strict: bool = False,
-                    logger: logging.Logger | None = None) -> dict[str, Any]:
+                    logger: logging.Logger | None = None, allow_shape_mismatch: bool = True,
+                    min_loaded_fraction: float = 0.0) -> dict[str, Any]:
     """Load the weights of ``filename`` into ``model`` and return the whole checkpoint.
 
-    Missing and unexpected keys are logged (and raise :class:`CheckpointError`
-    when ``strict``); a ``module.`` prefix left by DataParallel is stripped.
+    As MMCV's ``load_checkpoint``: every tensor whose name and shape match is loaded; the
+    others are skipped and a table of them (name, checkpoint shape, model shape; missing;
+    unexpected) is logged as a warning, so fine-tuning from a checkpoint with another number
+    of classes works. See :func:`load_weights` for the arguments.
+    """
+    return load_weights(model, filename, map_location, strict, logger, allow_shape_mismatch,
+                        min_loaded_fraction)[0]
+
+
+def load_weights(model: nn.Module, filename: str, map_location: Any = "cpu", strict: bool = False,
+                 logger: logging.Logger | None = None, allow_shape_mismatch: bool = True,
+                 min_loaded_fraction: float = 0.0) -> tuple[dict[str, Any], LoadReport]:
+    """:func:`load_checkpoint` that also returns the :class:`LoadReport`.
+
+    Args:
+        strict: any difference (missing, unexpected, shape) is a :class:`CheckpointError`.
+        allow_shape_mismatch: when False a tensor whose shape differs is an error (resuming).
+        min_loaded_fraction: an error when fewer than this fraction of the model's tensors
+            load (``segdet test`` refuses to evaluate a mostly random model).
+
+    A ``module.`` prefix left by DataParallel is stripped.
     """
     checkpoint = read_checkpoint(filename, map_location)
     state = checkpoint.get("state_dict", checkpoint.get("model", checkpoint))
@@ -189,21 +212,24 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = "cpu", 
         raise CheckpointError(f"checkpoint {filename!r} holds no state dict")
     state = OrderedDict((k[7:] if k.startswith("module.") else k, v) for k, v in state.items())
     target = unwrap_model(model)
+    loadable, report = fit_state_dict(state, target.state_dict(), filename)
+    if report.mismatched and not allow_shape_mismatch:
+        raise CheckpointError(f"{filename}: weights do not fit the model:\n{report.table()}")
+    if report.loaded_fraction < min_loaded_fraction:
+        examples = ", ".join(list(report.missing[:3]) + [n for n, _, _ in report.mismatched[:3]])
+        raise CheckpointError(
+            f"checkpoint {filename!r} fits only {len(report.loaded)} of the model's {report.model_total} "
+            f"tensors (e.g. not {examples}); the rest would stay random. Is it a checkpoint of this config? "
+            f"Check the file and the model.type/backbone of the config.\n{report.table()}")
     try:
-        result = target.load_state_dict(state, strict=False)
-    except RuntimeError as err:  # shape mismatches are always errors
+        target.load_state_dict(loadable, strict=False)
+    except RuntimeError as err:  # a module's own _load_from_state_dict refused a value
         raise CheckpointError(f"{filename}: weights do not fit the model: {err}") from err
-    messages = []
-    if result.unexpected_keys:
-        messages.append(f"unexpected key in source state_dict: {', '.join(result.unexpected_keys)}")
-    if result.missing_keys:
-        messages.append(f"missing keys in source state_dict: {', '.join(result.missing_keys)}")
-    if messages:
-        text = f"while loading {filename}:\n" + "\n".join(messages)
+    if not report.complete:
         if strict:
-            raise CheckpointError(text)
-        (logger or logging.getLogger("segdet")).warning(text)
-    return checkpoint
+            raise CheckpointError(f"while loading {report.table()}")
+        (logger or logging.getLogger("segdet")).warning(f"while loading {report.table()}")
+    return checkpoint, report
 
 
 _CKPT_NAME = re.compile(r"(?:epoch|iter)_(\d+)\.pth")

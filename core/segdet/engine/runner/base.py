@@ -213,16 +213,20 @@ class BaseRunner:
         self.call_hook("after_save_checkpoint", filepath=filepath)
         return filepath
 
-    def load_checkpoint(self, filename: str, map_location: Any = "cpu", strict: bool = False) -> dict:
-        """Load weights only (``load_from``); missing/unexpected keys are logged."""
+    def load_checkpoint(self, filename: str, map_location: Any = "cpu", strict: bool = False,
+                        allow_shape_mismatch: bool = True) -> dict:
+        """Load weights only (``load_from``): tensors whose name and shape match load, a table of
+        the skipped (shape differs), missing and unexpected ones is logged (MMCV's behaviour)."""
         self.logger.info(f"load checkpoint from {filename}")
-        checkpoint = load_checkpoint(self.model, filename, map_location, strict, self.logger)
+        checkpoint = load_checkpoint(self.model, filename, map_location, strict, self.logger,
+                                     allow_shape_mismatch=allow_shape_mismatch)
         self.call_hook("after_load_checkpoint", checkpoint=checkpoint)
         return checkpoint
 
     def resume(self, checkpoint: str, resume_optimizer: bool = True, map_location: Any = "cpu") -> None:
         """Restore model, optimizer, hook states (LR schedule...), grad scaler, RNG states and counters."""
-        ckpt = self.load_checkpoint(checkpoint, map_location=map_location)
+        # resuming continues the same model: a tensor of another shape is an error, not skipped
+        ckpt = self.load_checkpoint(checkpoint, map_location=map_location, allow_shape_mismatch=False)
         meta = ckpt.get("meta", {})
         if "epoch" not in meta or "iter" not in meta:
             raise CheckpointError(f"{checkpoint}: no epoch/iter in its meta; use load_from for weights only")
