@@ -4,6 +4,7 @@ Each loss is an ``nn.Module`` with ``forward(pred, target, weight=None,
 avg_factor=None, reduction_override=None)`` and MMDetection's reduction rules
 (see :mod:`segdet_losses.utils`). Registered in the ``segdet.losses`` group.
 """
+from .ae_loss import AssociativeEmbeddingLoss
 from .ciou_loss import CIoULoss
 from .cross_entropy_loss import CrossEntropyLoss
 from .dice_loss import DiceLoss
@@ -17,6 +18,7 @@ from .smooth_l1_loss import SmoothL1Loss
 from .utils import reduce_loss, weight_reduce_loss
 
 __all__ = [
+    "AssociativeEmbeddingLoss",
     "CIoULoss",
     "CrossEntropyLoss",
     "DIoULoss",
