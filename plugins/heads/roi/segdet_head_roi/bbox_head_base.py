@@ -155,7 +155,7 @@ class BBoxHeadBase(nn.Module):
         return losses
 
     # ------------------------------------------------------------------ inference
-    def get_bboxes(self, rois: Tensor, cls_score: Tensor, bbox_pred: Tensor | None,
+    def get_bboxes(self, rois: Tensor, cls_score: Tensor | None, bbox_pred: Tensor | None,
                    img_meta: Mapping[str, Any], rescale: bool = False, cfg: Mapping[str, Any] | None = None
                    ) -> tuple[Tensor, Tensor]:
         """Decode the boxes of one image's RoIs ``(N, 5)``.
@@ -166,7 +166,9 @@ class BBoxHeadBase(nn.Module):
             softmax ``scores (N, C + 1)``. Boxes are clipped to ``img_shape`` and, with
             ``rescale``, mapped to original-image pixels.
         """
-        scores = F.softmax(cls_score, dim=-1) if cls_score is not None else None
+        if cls_score is None:
+            raise ValueError(f"{type(self).__name__}.get_bboxes needs class scores (with_cls=True)")
+        scores = F.softmax(cls_score, dim=-1)
         img_shape = img_meta["img_shape"]
         if bbox_pred is not None:
             bboxes = self.bbox_coder.decode(rois[:, 1:], bbox_pred, max_shape=img_shape)
@@ -177,8 +179,6 @@ class BBoxHeadBase(nn.Module):
         if rescale and bboxes.shape[0] > 0:
             n = bboxes.shape[0]
             bboxes = rescale_and_clip(bboxes.reshape(-1, 4), img_meta).reshape(n, -1)
-        if scores is None:
-            raise ValueError(f"{type(self).__name__}.get_bboxes needs class scores (with_cls=True)")
         if cfg is None:
             return bboxes, scores
         dets, labels = multiclass_nms(bboxes, scores[:, :-1], float(cfg.get("score_thr", 0.05)),
