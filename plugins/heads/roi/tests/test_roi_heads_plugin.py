@@ -400,3 +400,40 @@ def test_one_image_without_proposals_in_a_batch(make):
     assert out[0]["bboxes"].shape[0] > 0 and out[0]["masks"].shape[1:] == (128, 128)
     assert out[1]["bboxes"].shape == (0, 4) and out[1]["masks"].shape == (0, 128, 128)
     assert out[1]["labels"].dtype == torch.long
+
+
+def test_aug_test_merges_a_half_scale_flipped_view():
+    """Multi-scale + flip: a view at half size, mirrored, maps back onto the full-size view."""
+    import torch.nn.functional as F
+    from torchvision.ops import roi_align
+
+    head = standard().eval()
+    head.test_cfg = dict(TEST_CFG, mask_thr_binary=0.6)
+    obj = torch.zeros((SIZE, SIZE))
+    obj[:, : SIZE // 2] = 1.0
+
+    def box_predictions(x, rois, img_metas):
+        h, w = img_metas[0]["img_shape"][:2]
+        scores = torch.zeros((rois.shape[0], NUM_CLASSES + 1))
+        scores[:, 0] = (rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2]) / (h * w)  # scale-invariant
+        return scores, torch.zeros((rois.shape[0], 4 * NUM_CLASSES)), rois
+
+    def mask_probs(x, rois):
+        half = float(x[0].flatten()[0]) == 1.0
+        seen = F.interpolate(obj[None, None], scale_factor=0.5, mode="nearest")[0, 0].flip(-1) if half else obj
+        return roi_align(seen[None, None], rois, (28, 28), 1.0, 0, True).expand(-1, NUM_CLASSES, -1, -1)
+
+    head._box_predictions = box_predictions
+    head._mask_probs = mask_probs
+    full, small = [torch.zeros(1, C, 4, 4)], [torch.ones(1, C, 2, 2)]
+    m_full = metas(1)
+    m_small = [{**metas(1, scale=0.5, flip=True)[0], "img_shape": (SIZE // 2, SIZE // 2, 3),
+                "ori_shape": (SIZE, SIZE, 3)}]
+    props = [torch.tensor([[4.0, 8.0, 40.0, 50.0, 0.9], [20.0, 2.0, 60.0, 30.0, 0.8]])]
+    single = head.simple_test(full, props, m_full, rescale=True)[0]
+    merged = head.aug_test([full, small], props, [m_full, m_small], rescale=True)[0]
+    torch.testing.assert_close(merged["bboxes"], single["bboxes"])
+    inter = (merged["masks"] & single["masks"]).sum((1, 2)).float()
+    union = (merged["masks"] | single["masks"]).sum((1, 2)).float()
+    assert bool((inter / union > 0.95).all())
+    assert not merged["masks"][:, :, SIZE // 2 + 1:].any()

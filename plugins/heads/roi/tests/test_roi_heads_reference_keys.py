@@ -1,14 +1,10 @@
 """RoI heads built from MMDetection 2.x config sections have MMDetection's ``roi_head.*`` state-dict keys."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from segdet import build
-
-REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
+from segdet.testing.shared import reference_keys
 
 
 def _extractor(size: int) -> dict:
@@ -45,9 +41,7 @@ CASES = {
 @pytest.mark.slow
 @pytest.mark.parametrize("path", sorted(CASES))
 def test_roi_head_state_dict_matches_mmdetection(path):
-    if not REFERENCE.is_file():
-        pytest.fail(f"reference keys not found at {REFERENCE}")
-    reference = {k[len("roi_head."):]: v for k, v in json.loads(REFERENCE.read_text())[path].items()
+    reference = {k[len("roi_head."):]: v for k, v in reference_keys()[path].items()
                  if k.startswith("roi_head.")}
     assert reference, f"no roi_head entries for {path}"
     head = build(CASES[path], "heads")
