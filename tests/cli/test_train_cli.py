@@ -16,7 +16,7 @@ TOY_DIR = ROOT / "tests" / "engine"
 SEGDET = str(Path(sys.executable).parent / "segdet")
 
 TOY_CFG = textwrap.dedent("""
-    custom_imports = dict(imports=['segdet_toy_components'])
+    custom_imports = dict(imports=['segdet.testing.toy_detection'])
     model = dict(type='ToyDetector', num_classes=3, width=8)
     data = dict(samples_per_gpu=2, workers_per_gpu=0,
                 train=dict(type='ToyDataset', num=8, seed=0),

@@ -12,8 +12,18 @@ import pytest
 from segdet.data.datasets.voc import VOCDataset
 from segdet.data.datasets.xml_style import XMLDataset
 from segdet.errors import DataFileNotFoundError
+from segdet.testing.shared import find_shared, shared_path
 
-RACCOON = Path(__file__).parents[3] / "shared" / "data" / "raccoon"
+
+@pytest.fixture(autouse=True)
+def _raccoon_present(request: pytest.FixtureRequest) -> None:
+    """Tests named *raccoon* read ../shared/data/raccoon: skipped with a reason where it is absent
+    (failed when CI asks for it)."""
+    if "raccoon" in request.node.name:
+        shared_path("data", "raccoon", "splits")
+
+
+RACCOON = find_shared("data", "raccoon") or Path("shared/data/raccoon")
 
 
 def _raccoon(split: str, pipeline: list[Any] | None = None, test_mode: bool = False) -> XMLDataset:

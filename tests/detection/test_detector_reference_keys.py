@@ -1,16 +1,15 @@
 """Detectors built from segdet's configs have exactly MMDetection's state-dict keys and shapes."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from segdet.config import Config
 from segdet.models.builder import build_model
+from segdet.testing.shared import reference_keys
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO.parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 
 CONFIGS = [
     "retinanet/retinanet_r50_fpn_1x_coco.py",
@@ -23,9 +22,7 @@ CONFIGS = [
 @pytest.mark.slow
 @pytest.mark.parametrize("path", CONFIGS)
 def test_detector_matches_reference_keys(path):
-    if not REFERENCE.is_file():
-        pytest.fail(f"reference keys not found at {REFERENCE}")
-    reference = json.loads(REFERENCE.read_text())[path]
+    reference = reference_keys()[path]
     cfg = Config.fromfile(str(REPO / "configs" / path))
     model = build_model(cfg.model)  # construction reads no pretrained file
     got = {k: list(v.shape) for k, v in model.state_dict().items()}

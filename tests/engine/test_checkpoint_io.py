@@ -120,8 +120,7 @@ def test_sigkill_during_save_leaves_loadable_latest(tmp_path):
 
 
 def test_training_checkpoint_meta(tmp_path):
-    import segdet_toy_components as toy
-
+    from segdet import testing as toy
     from segdet.engine.train import train_model
     from segdet.registry import build
 

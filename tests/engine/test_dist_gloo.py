@@ -10,16 +10,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import segdet_toy_components as toy
 import torch
+
+from segdet import testing as toy
 
 HERE = Path(__file__).resolve().parent
 
 _WORKER = textwrap.dedent("""
     import json, logging, os, sys
     import torch
-    sys.path.insert(0, {here!r})
-    import segdet_toy_components as toy
+    from segdet import testing as toy
     from segdet.engine.dist import init_dist, get_dist_info, wrap_for_training, all_gather_object
     from segdet.engine.env import set_random_seed
     from segdet.data.builder import build_dataloader

@@ -5,9 +5,9 @@ import logging
 import math
 
 import pytest
-import segdet_toy_components as toy
 import torch
 
+from segdet import testing as toy
 from segdet.engine import EpochBasedRunner, Hook, IterBasedRunner
 from segdet.engine.hooks import build_lr_hook, build_momentum_hook
 

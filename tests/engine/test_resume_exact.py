@@ -5,9 +5,9 @@ import logging
 import os
 
 import pytest
-import segdet_toy_components as toy
 import torch
 
+from segdet import testing as toy
 from segdet.engine.env import set_random_seed
 from segdet.engine.train import train_model
 from segdet.registry import build

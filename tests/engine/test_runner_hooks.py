@@ -5,8 +5,8 @@ import logging
 
 import pluggy
 import pytest
-import segdet_toy_components as toy
 
+from segdet import testing as toy
 from segdet.engine import EpochBasedRunner, Hook, HookManager, Priority, get_priority, hookimpl
 
 

@@ -7,9 +7,9 @@ import logging
 import os
 
 import pytest
-import segdet_toy_components as toy
 import torch
 
+from segdet import testing as toy
 from segdet.engine import EpochBasedRunner, EvalHook, IterBasedRunner
 from segdet.engine.amp import amp_settings
 from segdet.engine.env import set_random_seed

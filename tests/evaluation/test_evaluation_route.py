@@ -147,7 +147,7 @@ def test_training_evaluates_and_keeps_the_best_by_a_registered_metric(
     from segdet.registry import build
 
     monkeypatch.syspath_prepend(str(ENGINE_TESTS))
-    toy = importlib.import_module("segdet_toy_components")
+    toy = importlib.import_module("segdet.testing.toy_detection")
     cfg = toy.toy_config(str(tmp_path), evaluation=dict(interval=1, metric="ScoreSum", scale=2.0,
                                                         save_best="score_sum"))
     set_random_seed(0)

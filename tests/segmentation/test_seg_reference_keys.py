@@ -2,7 +2,6 @@
 so published checkpoints load with strict=True."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -10,9 +9,9 @@ import pytest
 from segdet.config import Config
 from segdet.models.builder import build_model
 from segdet.registry import components
+from segdet.testing.shared import reference_keys
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO.parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 CONFIGS = [
     "fcn/fcn_r50-d8_512x1024_40k_cityscapes.py",
     "pspnet/pspnet_r50-d8_512x1024_40k_cityscapes.py",
@@ -34,7 +33,7 @@ def test_full_model_keys_and_shapes(config: str) -> None:
         pytest.fail(f"{backbone} or CrossEntropyLoss is not installed")
     model = build_model(cfg.model)
     got = {k: list(v.shape) for k, v in model.state_dict().items()}
-    ref = json.loads(REFERENCE.read_text())[config]
+    ref = reference_keys()[config]
     assert sorted(set(ref) - set(got)) == [], "keys missing"
     assert sorted(set(got) - set(ref)) == [], "unexpected keys"
     assert {k: v for k, v in got.items() if ref[k] != v} == {}, "shapes differ"

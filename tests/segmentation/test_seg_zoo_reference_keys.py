@@ -16,7 +16,6 @@ state-dict keys and shapes, so published checkpoints load with strict=True.
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -24,14 +23,14 @@ import pytest
 
 from segdet.config import Config
 from segdet.models.builder import build_model
+from segdet.testing.shared import reference_keys
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO.parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 Keys = dict[str, list[int]]
 
 
 def _psp() -> Keys:
-    return json.loads(REFERENCE.read_text())["pspnet/pspnet_r50-d8_512x1024_40k_cityscapes.py"]
+    return reference_keys()["pspnet/pspnet_r50-d8_512x1024_40k_cityscapes.py"]
 
 
 def _part(ref: Keys, prefix: str, new_prefix: str | None = None) -> Keys:

@@ -16,7 +16,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["reference_keys", "shared_path", "shared_required"]
+__all__ = ["find_shared", "reference_keys", "shared_path", "shared_required"]
 
 _REFERENCE = ("reference", "openmmlab_state_dict_keys.json")
 
@@ -38,14 +38,22 @@ def _candidates() -> list[Path]:
     return found
 
 
-def shared_path(*parts: str) -> Path:
-    """``shared/<parts>``: the path if it exists; otherwise skip (or fail when required)."""
-    import pytest
-
+def find_shared(*parts: str) -> Path | None:
+    """``shared/<parts>`` where it exists, else None (no skipping: for module-level constants)."""
     for root in _candidates():
         path = root.joinpath(*parts)
         if path.exists():
             return path
+    return None
+
+
+def shared_path(*parts: str) -> Path:
+    """``shared/<parts>``: the path if it exists; otherwise skip (or fail when required)."""
+    import pytest
+
+    found = find_shared(*parts)
+    if found is not None:
+        return found
     what = "/".join(("shared", *parts))
     reason = (f"{what} is not beside this checkout (set SEGDET_SHARED to its folder); "
               "it holds facts and data the test compares against")

@@ -12,7 +12,6 @@ References (../shared/reference/openmmlab_state_dict_keys.json has none of these
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -23,9 +22,9 @@ from torchvision.models.resnet import ResNet as TvResNet
 
 from segdet import Config
 from segdet.api import build
+from segdet.testing.shared import reference_keys
 
 ROOT = Path(__file__).resolve().parents[4]
-REFERENCE = ROOT.parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 
 
 def _backbone_shapes(config: str) -> dict[str, tuple[int, ...]]:
@@ -65,9 +64,7 @@ def test_regnet_configs_match_torchvision_regnetx(config: str, tv_name: str) -> 
 @pytest.mark.parametrize("config,per_point", [("dcn/retinanet_r50_fpn_dconv_c3-c5_1x_coco.py", 2),
                                               ("dcn/retinanet_r50_fpn_mdconv_c3-c5_1x_coco.py", 3)])
 def test_dcn_configs_are_the_reference_r50_plus_mmcv_offset_convs(config: str, per_point: int) -> None:
-    if not REFERENCE.is_file():
-        pytest.fail(f"reference key file {REFERENCE} is not available")
-    ref_all = json.loads(REFERENCE.read_text())["retinanet/retinanet_r50_fpn_1x_coco.py"]
+    ref_all = reference_keys()["retinanet/retinanet_r50_fpn_1x_coco.py"]
     expected = {k[len("backbone."):]: tuple(v) for k, v in ref_all.items() if k.startswith("backbone.")}
     for stage, blocks, width in ((2, 4, 128), (3, 6, 256), (4, 3, 512)):
         for j in range(blocks):
@@ -111,9 +108,7 @@ def test_faster_rcnn_dconv_config_is_the_reference_model_plus_offset_convs() -> 
     """The whole Faster R-CNN: every key of the reference R50 model, plus MMCV's 26 offset-conv entries."""
     from segdet import build_model
 
-    if not REFERENCE.is_file():
-        pytest.fail(f"reference key file {REFERENCE} is not available")
-    expected = {k: tuple(v) for k, v in json.loads(REFERENCE.read_text())["faster_rcnn/faster_rcnn_r50_fpn_1x_coco.py"].items()}
+    expected = {k: tuple(v) for k, v in reference_keys()["faster_rcnn/faster_rcnn_r50_fpn_1x_coco.py"].items()}
     for stage, blocks, width in ((2, 4, 128), (3, 6, 256), (4, 3, 512)):
         for j in range(blocks):
             expected[f"backbone.layer{stage}.{j}.conv2.conv_offset.weight"] = (18, width, 3, 3)

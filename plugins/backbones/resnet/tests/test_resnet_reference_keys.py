@@ -1,14 +1,12 @@
 """segdet ResNets have exactly the backbone keys and shapes of MMDetection / MMSegmentation models."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from segdet_backbone_resnet import ResNet, ResNetV1c
 
-_REFERENCE = Path(__file__).parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
+from segdet.testing.shared import reference_keys
 
 _D8 = dict(dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), contract_dilation=True)
 _CASES: dict[str, tuple[type[ResNet], dict[str, Any]]] = {
@@ -27,9 +25,7 @@ _CASES: dict[str, tuple[type[ResNet], dict[str, Any]]] = {
 
 
 def _reference() -> dict[str, dict[str, list[int]]]:
-    if not _REFERENCE.is_file():
-        pytest.fail(f"reference key file {_REFERENCE} is not available")
-    return json.loads(_REFERENCE.read_text())
+    return reference_keys()
 
 
 @pytest.mark.parametrize("config", sorted(_CASES))

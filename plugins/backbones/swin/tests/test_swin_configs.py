@@ -1,7 +1,6 @@
 """The Swin configs shipped in configs/: they load, build, and match MMDetection's keys."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -9,9 +8,9 @@ import torch
 
 from segdet import Config, build_model
 from segdet.api import UnknownComponentError, build, build_downstream, components
+from segdet.testing.shared import reference_keys
 
 ROOT = Path(__file__).resolve().parents[4]
-REFERENCE = ROOT.parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 
 
 def test_retinanet_swin_config_builds_and_runs() -> None:
@@ -29,9 +28,7 @@ def test_retinanet_swin_config_builds_and_runs() -> None:
 def test_mask_rcnn_swin_config_backbone_and_neck_keys_match_mmdetection() -> None:
     cfg = Config.fromfile(str(ROOT / "configs/swin/mask_rcnn_swin-t-p4-w7_fpn_1x_coco.py"))
     assert cfg.data.train.pipeline[1].with_mask and cfg.evaluation.metric == ["bbox", "segm"]
-    if not REFERENCE.is_file():
-        pytest.fail(f"{REFERENCE} not present")
-    ref = json.loads(REFERENCE.read_text())["swin/mask_rcnn_swin-t-p4-w7_fpn_1x_coco.py"]
+    ref = reference_keys()["swin/mask_rcnn_swin-t-p4-w7_fpn_1x_coco.py"]
     if any(i.name == "MaskRCNN" for i in components("detectors")):
         model = build_model(cfg.model)
         assert {k: list(v.shape) for k, v in model.state_dict().items()} == ref

@@ -1,7 +1,6 @@
 """SwinTransformer: keys against MMDetection's, shapes, gradients, freezing, checkpointing."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -9,8 +8,8 @@ import torch
 from segdet_backbone_swin import SwinTransformer
 
 from segdet.api import build
+from segdet.testing.shared import reference_keys
 
-REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 REFERENCE_MODELS = [
     "swin/mask_rcnn_swin-t-p4-w7_fpn_1x_coco.py",
     "swin/upernet_swin_tiny_patch4_window7_512x512_160k_ade20k_pretrain_224x224_1K.py",
@@ -26,9 +25,7 @@ def tiny(**kwargs) -> SwinTransformer:
 
 @pytest.mark.parametrize("model", REFERENCE_MODELS)
 def test_keys_and_shapes_match_mmdetection(model: str) -> None:
-    if not REFERENCE.is_file():
-        pytest.fail(f"{REFERENCE} not present")
-    ref = json.loads(REFERENCE.read_text())[model]
+    ref = reference_keys()[model]
     expected = {k[len("backbone."):]: v for k, v in ref.items() if k.startswith("backbone.")}
     own = {k: list(v.shape) for k, v in SwinTransformer().state_dict().items()}
     assert sorted(own) == sorted(expected)

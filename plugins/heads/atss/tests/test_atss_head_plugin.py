@@ -1,16 +1,11 @@
 """ATSSHead: MMDetection parameter names and shapes, centerness targets."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import pytest
 import torch
 from segdet_head_atss.atss_head import anchor_centerness
 
 from segdet.api import build, find_info
-
-REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
+from segdet.testing.shared import reference_keys
 
 
 def test_registered_by_this_distribution():
@@ -18,9 +13,7 @@ def test_registered_by_this_distribution():
 
 
 def test_keys_match_mmdetection():
-    if not REFERENCE.is_file():
-        pytest.fail(f"reference keys not found at {REFERENCE}")
-    ref = json.loads(REFERENCE.read_text())["atss/atss_r50_fpn_1x_coco.py"]
+    ref = reference_keys()["atss/atss_r50_fpn_1x_coco.py"]
     want = {k[len("bbox_head."):]: v for k, v in ref.items() if k.startswith("bbox_head.")}
     head = build({"type": "ATSSHead", "num_classes": 80, "in_channels": 256}, "heads")
     assert {k: list(v.shape) for k, v in head.state_dict().items()} == want

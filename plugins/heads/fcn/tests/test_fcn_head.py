@@ -1,9 +1,7 @@
 """FCNHead: output shapes, variants, and MMSegmentation's parameter names and shapes."""
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,8 +9,7 @@ from segdet_head_fcn import FCNHead
 from torch import nn
 
 from segdet.testing import PixelCrossEntropy, registered
-
-REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
+from segdet.testing.shared import reference_keys
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +55,7 @@ def test_dropout_and_classifier_names() -> None:
     ("auxiliary_head.", {"in_channels": 1024, "channels": 256, "num_convs": 1, "concat_input": False}),
 ])
 def test_keys_match_mmsegmentation_fcn(prefix: str, kw: dict) -> None:
-    ref = json.loads(REFERENCE.read_text())["fcn/fcn_r50-d8_512x1024_40k_cityscapes.py"]
+    ref = reference_keys()["fcn/fcn_r50-d8_512x1024_40k_cityscapes.py"]
     expected = {k[len(prefix):]: v for k, v in ref.items() if k.startswith(prefix)}
     head = _head(num_classes=19, **kw)
     assert {k: list(v.shape) for k, v in head.state_dict().items()} == expected

@@ -1,16 +1,13 @@
 """FCOSHead: MMDetection parameter names and shapes, centerness, regression modes."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
 from segdet_head_fcos.fcos_head import distance_centerness
 
 from segdet.api import build, find_info
+from segdet.testing.shared import reference_keys
 
-REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 TINY = {"type": "FCOSHead", "num_classes": 2, "in_channels": 8, "feat_channels": 8, "stacked_convs": 1,
         "strides": [8, 16], "regress_ranges": ((-1, 16), (16, 1e8)), "norm_cfg": {"type": "GN", "num_groups": 4}}
 
@@ -20,9 +17,7 @@ def test_registered_by_this_distribution():
 
 
 def test_keys_match_mmdetection():
-    if not REFERENCE.is_file():
-        pytest.fail(f"reference keys not found at {REFERENCE}")
-    ref = json.loads(REFERENCE.read_text())["fcos/fcos_r50_caffe_fpn_gn-head_1x_coco.py"]
+    ref = reference_keys()["fcos/fcos_r50_caffe_fpn_gn-head_1x_coco.py"]
     want = {k[len("bbox_head."):]: v for k, v in ref.items() if k.startswith("bbox_head.")}
     head = build({"type": "FCOSHead", "num_classes": 80, "in_channels": 256, "strides": [8, 16, 32, 64, 128]},
                  "heads")

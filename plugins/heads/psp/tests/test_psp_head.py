@@ -1,9 +1,7 @@
 """PSPHead: output shapes, gradients, and MMSegmentation's parameter names and shapes."""
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,8 +9,7 @@ from segdet_head_psp import PSPHead
 
 from segdet.api import build
 from segdet.testing import PixelCrossEntropy, registered
-
-REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
+from segdet.testing.shared import reference_keys
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +51,7 @@ def test_built_by_name_and_bad_pool_scales() -> None:
 
 
 def test_keys_match_mmsegmentation_pspnet() -> None:
-    ref = json.loads(REFERENCE.read_text())["pspnet/pspnet_r50-d8_512x1024_40k_cityscapes.py"]
+    ref = reference_keys()["pspnet/pspnet_r50-d8_512x1024_40k_cityscapes.py"]
     expected = {k[len("decode_head."):]: v for k, v in ref.items() if k.startswith("decode_head.")}
     head = _head(in_channels=2048, channels=512, num_classes=19, in_index=3)
     got = {k: list(v.shape) for k, v in head.state_dict().items()}

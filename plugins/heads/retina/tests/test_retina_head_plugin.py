@@ -1,21 +1,15 @@
 """RetinaHead: MMDetection parameter names and shapes, built through the registry."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
 
 from segdet.api import build, find_info
-
-REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
+from segdet.testing.shared import reference_keys
 
 
 def _head_keys(config: str) -> dict[str, list[int]]:
-    if not REFERENCE.is_file():
-        pytest.fail(f"reference keys not found at {REFERENCE}")
-    ref = json.loads(REFERENCE.read_text())[config]
+    ref = reference_keys()[config]
     return {k[len("bbox_head."):]: v for k, v in ref.items() if k.startswith("bbox_head.")}
 
 

@@ -1,15 +1,12 @@
 """RPNHead: MMDetection names and shapes, losses (incl. empty ground truth) and proposals."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
 
 from segdet.api import build, find_info
+from segdet.testing.shared import reference_keys
 
-REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
 STRIDES = [8, 16]
 
 
@@ -49,9 +46,7 @@ def test_registered_by_this_distribution():
 @pytest.mark.parametrize("config", ["faster_rcnn/faster_rcnn_r50_fpn_1x_coco.py",
                                     "mask_rcnn/mask_rcnn_r50_fpn_1x_coco.py"])
 def test_keys_match_mmdetection(config):
-    if not REFERENCE.is_file():
-        pytest.fail(f"reference keys not found at {REFERENCE}")
-    ref = json.loads(REFERENCE.read_text())[config]
+    ref = reference_keys()[config]
     want = {k[len("rpn_head."):]: v for k, v in ref.items() if k.startswith("rpn_head.")}
     head = build({"type": "RPNHead", "in_channels": 256, "feat_channels": 256,
                   "anchor_generator": {"type": "AnchorGenerator", "scales": [8], "ratios": [0.5, 1.0, 2.0],

@@ -1,9 +1,7 @@
 """UPerHead: multi-level fusion shapes and MMSegmentation's parameter names and shapes."""
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,8 +9,7 @@ from segdet_head_uper import UPerHead
 
 from segdet.api import build
 from segdet.testing import PixelCrossEntropy, registered
-
-REFERENCE = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
+from segdet.testing.shared import reference_keys
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +52,7 @@ def test_subset_of_levels_and_no_input_transform_argument() -> None:
     ("swin/upernet_swin_tiny_patch4_window7_512x512_160k_ade20k_pretrain_224x224_1K.py", [96, 192, 384, 768]),
 ])
 def test_keys_match_mmsegmentation_upernet(config: str, in_channels: list[int]) -> None:
-    ref = json.loads(REFERENCE.read_text())[config]
+    ref = reference_keys()[config]
     expected = {k[len("decode_head."):]: v for k, v in ref.items() if k.startswith("decode_head.")}
     head = _head(in_channels=in_channels, channels=512, num_classes=expected["conv_seg.bias"][0])
     assert {k: list(v.shape) for k, v in head.state_dict().items()} == expected

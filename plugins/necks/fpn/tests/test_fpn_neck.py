@@ -1,7 +1,6 @@
 """Output levels, extra-level variants, gradients, MMDetection keys and registry build of FPN."""
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,8 @@ import torch
 from segdet_neck_fpn import FPN
 from torch import nn
 
-_REFERENCE = Path(__file__).parents[4].parent / "shared" / "reference" / "openmmlab_state_dict_keys.json"
+from segdet.testing.shared import reference_keys
+
 _IN = [4, 8, 12, 16]
 
 
@@ -159,9 +159,7 @@ _MMDET_NECKS: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("config", sorted(_MMDET_NECKS))
 def test_neck_keys_and_shapes_match_mmdetection(config: str) -> None:
-    if not _REFERENCE.is_file():
-        pytest.fail(f"reference key file {_REFERENCE} is not available")
-    reference = json.loads(_REFERENCE.read_text())[config]
+    reference = reference_keys()[config]
     expected = {k[len("neck."):]: tuple(v) for k, v in reference.items() if k.startswith("neck.")}
     got = {k: tuple(v.shape) for k, v in FPN(out_channels=256, **_MMDET_NECKS[config]).state_dict().items()}
     assert got == expected

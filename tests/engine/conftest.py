@@ -1,9 +1,0 @@
-"""Make the toy components importable by name (tests and configs' custom_imports)."""
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-HERE = str(Path(__file__).resolve().parent)
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
