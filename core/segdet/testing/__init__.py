@@ -53,7 +53,14 @@ __all__ = [
     "static_problems",
     # toys (segdet.testing.toys, imported on first use: the pytest plugin stays light)
     *_TOYS,
+    "ToyDataset",
+    "ToyDetector",
+    "toy_config",
 ]
+
+
+#: the toy detector, data set and their config (importing them registers the toys)
+_TOY_DETECTION = ("ToyDataset", "ToyDetector", "toy_config")
 
 
 def __getattr__(name: str) -> Any:
@@ -61,4 +68,8 @@ def __getattr__(name: str) -> Any:
         from . import toys
 
         return getattr(toys, name)
+    if name in _TOY_DETECTION:
+        from . import toy_detection
+
+        return getattr(toy_detection, name)
     raise AttributeError(f"module 'segdet.testing' has no attribute {name!r}")
