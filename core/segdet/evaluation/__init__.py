@@ -13,6 +13,7 @@ from typing import Any
 _LAZY = {
     "CocoMetric": "segdet.evaluation.coco_metric:CocoMetric",
     "VOCMetric": "segdet.evaluation.voc_metric:VOCMetric",
+    "IoUMetric": "segdet.evaluation.iou_metric:IoUMetric",
     "eval_map": "segdet.evaluation.mean_ap:eval_map",
     "evaluate": "segdet.evaluation.route:evaluate",
     "evaluate_dataset": "segdet.evaluation.route:evaluate_dataset",

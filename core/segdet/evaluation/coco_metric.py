@@ -36,8 +36,11 @@ def _mean_valid(s: np.ndarray) -> float:
 def summary_stats(coco_eval: Any, prefix: str = "") -> dict[str, float]:
     """The COCO summary numbers of an accumulated COCOeval, named as MMDetection 2.x names them.
 
-    ``mAP``, ``mAP_50``, ``mAP_75``, ``mAP_s``, ``mAP_m``, ``mAP_l`` at the last ``maxDets``;
-    ``AR@n`` for every ``n`` in ``maxDets``; ``AR_s@N``, ``AR_m@N``, ``AR_l@N`` at the last ``N``.
+    As pycocotools' ``summarize`` with MMDetection 2.x's ``maxDets = [100, 300, 1000]``: ``mAP``
+    (``stats[0]``) is AP at 100 detections per image; ``mAP_50``, ``mAP_75``, ``mAP_s``, ``mAP_m``,
+    ``mAP_l`` are at the last ``maxDets``; ``AR@n`` for every ``n`` in ``maxDets``; ``AR_s@N``,
+    ``AR_m@N``, ``AR_l@N`` at the last ``N``. When ``maxDets`` holds no 100, ``mAP`` is at the last
+    one (pycocotools would report -1 there).
     Computed from ``eval['precision']`` / ``eval['recall']`` so that both backends agree; a value
     with nothing to average (no ground truth in range) is -1, as in pycocotools.
     """
@@ -48,8 +51,8 @@ def summary_stats(coco_eval: Any, prefix: str = "") -> dict[str, float]:
     max_dets = list(p.maxDets)
     last = len(max_dets) - 1
 
-    def ap(iou: float | None = None, area: str = "all") -> float:
-        s = precision[..., labels.index(area), last]
+    def ap(iou: float | None = None, area: str = "all", m: int = last) -> float:
+        s = precision[..., labels.index(area), m]
         if iou is not None:
             s = s[np.isclose(thrs, iou)]
         return _mean_valid(s)
@@ -57,11 +60,16 @@ def summary_stats(coco_eval: Any, prefix: str = "") -> dict[str, float]:
     def ar(m: int, area: str = "all") -> float:
         return _mean_valid(recall[..., labels.index(area), m])
 
-    stats = {"mAP": ap(), "mAP_50": ap(0.5), "mAP_75": ap(0.75)}
+    stats = {"mAP": ap(m=_map_index(max_dets)), "mAP_50": ap(0.5), "mAP_75": ap(0.75)}
     stats.update({f"mAP_{short}": ap(area=long) for short, long in _AREAS})
     stats.update({f"AR@{n}": ar(m) for m, n in enumerate(max_dets)})
     stats.update({f"AR_{short}@{max_dets[-1]}": ar(last, long) for short, long in _AREAS})
     return {prefix + k: v for k, v in stats.items()}
+
+
+def _map_index(max_dets: Sequence[int]) -> int:
+    """Index into ``maxDets`` of the headline ``mAP``: 100 detections (pycocotools' ``stats[0]``)."""
+    return list(max_dets).index(100) if 100 in max_dets else len(max_dets) - 1
 
 
 def classwise_ap(coco_eval: Any) -> np.ndarray:
@@ -99,8 +107,8 @@ def _summary_lines(stats: dict[str, float], params: Any) -> str:
     max_dets = list(params.maxDets)
     span = f"{thrs[0]:0.2f}:{thrs[-1]:0.2f}"
     fmt = " {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>4d} ] = {:0.3f}"
-    lines = []
-    for key, iou, area in (("mAP", span, "all"), ("mAP_50", "0.50", "all"), ("mAP_75", "0.75", "all"),
+    lines = [fmt.format("Average Precision", "(AP)", span, "all", max_dets[_map_index(max_dets)], stats["mAP"])]
+    for key, iou, area in (("mAP_50", "0.50", "all"), ("mAP_75", "0.75", "all"),
                            *((f"mAP_{s}", span, long) for s, long in _AREAS)):
         lines.append(fmt.format("Average Precision", "(AP)", iou, area, max_dets[-1], stats[key]))
     for n in max_dets:
@@ -118,7 +126,9 @@ class CocoMetric:
         metric: ``'bbox'``, ``'segm'``, ``'proposal'`` or a list of them (default ``'bbox'``).
         classwise: also log a per-category AP table (default False).
         iou_thrs: IoU thresholds (default None: 0.50:0.05:0.95).
-        proposal_nums: ``params.maxDets`` (default (100, 300, 1000)); AP uses the last one, AR is
+        proposal_nums: ``params.maxDets`` (default (100, 300, 1000)). As in MMDetection 2.x,
+            ``mAP`` is AP at 100 detections per image (pycocotools' first statistic; the last
+            number when 100 is not among them), ``mAP_50`` ... ``mAP_l`` at the last number; AR is
             reported at each (``AR@100`` ...), per area at the last (``AR_s@1000`` ...).
         metric_items: names to report (default: ``mAP, mAP_50, mAP_75, mAP_s, mAP_m, mAP_l`` for
             bbox/segm, prefixed by the metric, and ``AR@100, AR@300, AR@1000, AR_s@1000, AR_m@1000,
@@ -130,6 +140,9 @@ class CocoMetric:
             proposal-only results). Default None: write nothing.
         format_only: only write those files (``jsonfile_prefix`` is then required), compute no
             number; ``evaluate`` returns ``{}``. For test sets without annotations.
+        ndigits: decimals the returned numbers are rounded to (default 3, as MMDetection);
+            None returns them at full precision. The full-precision numbers of the last
+            ``evaluate`` are also kept in :attr:`full_stats` whatever ``ndigits`` is.
 
     Results are one per image: ``dict(bboxes (N, 4), scores (N,), labels (N,))`` plus, for
     ``segm``, ``masks``: a bool (N, H, W) Tensor or array at the original image size, or a list of
@@ -152,7 +165,7 @@ class CocoMetric:
                  proposal_nums: Sequence[int] = (100, 300, 1000),
                  metric_items: str | Sequence[str] | None = None,
                  backend: str = "faster_coco_eval", jsonfile_prefix: str | None = None,
-                 format_only: bool = False) -> None:
+                 format_only: bool = False, ndigits: int | None = 3) -> None:
         metrics = [metric] if isinstance(metric, str) else list(metric)
         unknown = [m for m in metrics if m not in _METRICS]
         if unknown or not metrics:
@@ -173,6 +186,8 @@ class CocoMetric:
                              "e.g. --eval-options jsonfile_prefix=work_dirs/results")
         self.jsonfile_prefix = jsonfile_prefix
         self.format_only = format_only
+        self.ndigits = ndigits
+        self.full_stats: dict[str, float] = {}  # every summary number of the last evaluate, unrounded
         self._use_faster = backend == "faster_coco_eval" and _faster_available()
         if backend == "faster_coco_eval" and not self._use_faster:
             warnings.warn("faster_coco_eval is not importable; CocoMetric uses pycocotools", stacklevel=2)
@@ -267,6 +282,7 @@ class CocoMetric:
                  logger: logging.Logger | None = None) -> dict[str, Any]:
         """COCO metrics of ``results`` (one per ``dataset.img_ids``) against ``dataset.coco``."""
         out: dict[str, Any] = {}
+        self.full_stats = {}
         if self.jsonfile_prefix:
             written = self.format_results(results, dataset, self.jsonfile_prefix)
             _log("COCO result files: " + ", ".join(written.values()), logger)
@@ -294,8 +310,10 @@ class CocoMetric:
                     names = [gt.loadCats(c)[0]["name"] for c in dataset.cat_ids]
                     _log(f"{metric} AP per category:\n"
                          + _classwise_table(names, classwise_ap(coco_eval)), logger)
+            self.full_stats.update({prefix + k: float(v) for k, v in stats.items()})
             for item in items:
-                out[prefix + item] = float(f"{stats[item]:.3f}")
+                value = float(stats[item])
+                out[prefix + item] = value if self.ndigits is None else float(f"{value:.{self.ndigits}f}")
             _log(_format_table([prefix + i for i in items],
                                [[f"{out[prefix + i]:.3f}" for i in items]]), logger)
             if metric != "proposal":
