@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("segdet_cli.commands.train:train", "Train a model from a config."),
     "test": ("segdet_cli.commands.test:test", "Test a checkpoint and compute metrics."),
     "new-plugin": ("segdet_cli.commands.new_plugin:new_plugin", "Write a plugin distribution (KIND NAME)."),
+    "publish-model": ("segdet_cli.commands.publish_model:publish_model",
+                      "Strip training state from a checkpoint; name it OUT-<sha8>.pth."),
 }
 
 
