@@ -49,7 +49,7 @@ def test_empty_ground_truth_gives_zero_box_and_mask_loss():
     empty_m = [torch.zeros((0, SIZE, SIZE), dtype=torch.uint8)] * 2
     losses = head.forward_train(x, metas(), proposals(), empty_b, empty_l, gt_masks=empty_m)
     assert torch.isfinite(losses["loss_cls"]) and float(losses["loss_cls"].detach()) > 0
-    assert float(losses["loss_bbox"]) == 0.0
+    assert float(losses["loss_bbox"].detach()) == 0.0
     assert float(losses["loss_mask"].sum()) == 0.0
     sum(v.sum() for k, v in losses.items() if "loss" in k).backward()
     assert head.bbox_head.fc_cls.weight.grad.abs().sum() > 0
@@ -67,7 +67,7 @@ def test_no_proposals_still_trains_on_ground_truth():
     none = [torch.zeros((0, 4))] * 2
     losses = head.forward_train(feats(), metas(), no_props, none, [torch.zeros((0,), dtype=torch.long)] * 2,
                                 gt_masks=[torch.zeros((0, SIZE, SIZE), dtype=torch.uint8)] * 2)
-    assert float(losses["loss_bbox"]) == 0.0 and float(losses["loss_cls"]) == 0.0
+    assert float(losses["loss_bbox"].detach()) == 0.0 and float(losses["loss_cls"].detach()) == 0.0
 
 
 def test_mask_targets_of_masks_touching_the_border():
