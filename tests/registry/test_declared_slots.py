@@ -123,3 +123,22 @@ def test_check_config_cli_sees_the_plugin_slot(wrap_site, tmp_path):
     assert proc.returncode != 0
     assert "model.neck.aux_loss.gama" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_dotted_slot_through_a_list_checks_every_item():
+    from segdet.registry.check import lookup_path
+
+    args = {"train_cfg": [{"assigner": {"type": "A"}}, {"assigner": {"type": "B"}}, {"other": 1}]}
+    assert lookup_path(args, "train_cfg.assigner") == [{"type": "A"}, {"type": "B"}]
+    assert lookup_path({"train_cfg": {"assigner": {"type": "A"}}}, "train_cfg.assigner") == {"type": "A"}
+    assert lookup_path({"train_cfg": None}, "train_cfg.assigner") is not None  # missing marker, not None
+
+
+def test_cascade_stage_assigner_typo_is_found():
+    from segdet import Config
+
+    repo = Path(__file__).resolve().parents[2]
+    cfg = Config.fromfile(str(repo / "configs/cascade_rcnn/cascade_rcnn_r50_fpn_1x_coco.py"),
+                          cfg_options={"model.train_cfg.rcnn.1.assigner.pos_iou_thrr": 0.6})
+    problems = "\n".join(check_config(cfg))
+    assert "model.train_cfg.rcnn.1.assigner.pos_iou_thrr" in problems

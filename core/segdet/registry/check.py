@@ -24,13 +24,22 @@ _MISSING = object()
 
 
 def lookup_path(args: Mapping[str, Any], dotted: str) -> Any:
-    """``args['train_cfg']['assigner']`` for ``'train_cfg.assigner'``; ``_MISSING`` when absent."""
-    value: Any = args
+    """``args['train_cfg']['assigner']`` for ``'train_cfg.assigner'``; ``_MISSING`` when absent.
+
+    A list on the way (a cascade's per-stage ``train_cfg``) gives the list of what each item holds.
+    """
+    values: list[Any] = [args]
+    through_list = False
     for part in dotted.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
+        found = []
+        for value in values:
+            items = value if isinstance(value, (list, tuple)) else [value]
+            through_list = through_list or isinstance(value, (list, tuple))
+            found.extend(item[part] for item in items if isinstance(item, Mapping) and part in item)
+        values = found
+    if not values:
+        return _MISSING
+    return values if through_list else values[0]
 
 
 def check_section(cfg: Mapping[str, Any], group: str, problems: list[str],
