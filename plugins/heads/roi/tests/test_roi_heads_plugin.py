@@ -50,7 +50,7 @@ def test_empty_ground_truth_gives_zero_box_and_mask_loss():
     losses = head.forward_train(x, metas(), proposals(), empty_b, empty_l, gt_masks=empty_m)
     assert torch.isfinite(losses["loss_cls"]) and float(losses["loss_cls"].detach()) > 0
     assert float(losses["loss_bbox"].detach()) == 0.0
-    assert float(losses["loss_mask"].sum()) == 0.0
+    assert float(losses["loss_mask"].detach().sum()) == 0.0
     sum(v.sum() for k, v in losses.items() if "loss" in k).backward()
     assert head.bbox_head.fc_cls.weight.grad.abs().sum() > 0
 
@@ -62,7 +62,7 @@ def test_no_proposals_still_trains_on_ground_truth():
     losses = head.forward_train(feats(), metas(), no_props, b, lb, gt_masks=m)
     # The sampler adds the ground truths as proposals: every RoI is positive and exact.
     assert float(losses["acc"]) >= 0 and torch.isfinite(losses["loss_cls"])
-    assert float(losses["loss_mask"].sum()) > 0
+    assert float(losses["loss_mask"].detach().sum()) > 0
     # Nothing at all (no proposals, no ground truth): finite, zero box/mask loss.
     none = [torch.zeros((0, 4))] * 2
     losses = head.forward_train(feats(), metas(), no_props, none, [torch.zeros((0,), dtype=torch.long)] * 2,
