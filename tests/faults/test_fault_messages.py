@@ -15,7 +15,9 @@ _RETINA = """
         bbox_head=dict(type='RetinaHead', num_classes=3, stacked_convs=1, feat_channels=8,
                        anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4, scales_per_octave=1,
                                              ratios=[1.0], strides=[8, 16, 32]),
-                       loss_cls=dict(type='FocalLos', use_sigmoid=True)))
+                       bbox_coder=dict(type='DeltaXYWHBBoxCoder'),
+                       loss_cls=dict(type='FocalLos', use_sigmoid=True),
+                       loss_bbox=dict(type='L1Loss')))
 """
 
 

@@ -85,7 +85,10 @@ _RETINA_INIT_CFG = """
         neck=dict(type='FPN', out_channels=8, num_outs=3),
         bbox_head=dict(type='RetinaHead', num_classes=3, stacked_convs=1, feat_channels=8,
                        anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4, scales_per_octave=1,
-                                             ratios=[1.0], strides=[8, 16, 32])))
+                                             ratios=[1.0], strides=[8, 16, 32]),
+                       bbox_coder=dict(type='DeltaXYWHBBoxCoder'),
+                       loss_cls=dict(type='FocalLoss', use_sigmoid=True),
+                       loss_bbox=dict(type='L1Loss')))
 """
 
 
