@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "new-plugin": ("segdet_cli.commands.new_plugin:new_plugin", "Write a plugin distribution (KIND NAME)."),
     "publish-model": ("segdet_cli.commands.publish_model:publish_model",
                       "Strip training state from a checkpoint; name it OUT-<sha8>.pth."),
+    "get-flops": ("segdet_cli.commands.get_flops:get_flops", "Count parameters and FLOPs per module."),
 }
 
 
