@@ -1,14 +1,8 @@
 # Cityscapes, fine annotations, 19 train ids (gtFine/*_gtFine_labelTrainIds.png, made by
-# cityscapesscripts' createTrainIdLabelImgs). CustomDataset reads the folder layout directly.
-dataset_type = 'CustomDataset'
+# cityscapesscripts' createTrainIdLabelImgs). CityscapesDataset carries the class names, palette
+# and the _leftImg8bit.png / _gtFine_labelTrainIds.png suffixes.
+dataset_type = 'CityscapesDataset'
 data_root = 'data/cityscapes/'
-classes = ('road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light', 'traffic sign',
-           'vegetation', 'terrain', 'sky', 'person', 'rider', 'car', 'truck', 'bus', 'train',
-           'motorcycle', 'bicycle')
-palette = [[128, 64, 128], [244, 35, 232], [70, 70, 70], [102, 102, 156], [190, 153, 153],
-           [153, 153, 153], [250, 170, 30], [220, 220, 0], [107, 142, 35], [152, 251, 152],
-           [70, 130, 180], [220, 20, 60], [255, 0, 0], [0, 0, 142], [0, 0, 70], [0, 60, 100],
-           [0, 80, 100], [0, 0, 230], [119, 11, 32]]
 img_norm_cfg = dict(
     mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
 crop_size = (512, 1024)
@@ -45,30 +39,18 @@ data = dict(
     train=dict(
         type=dataset_type,
         data_root=data_root,
-        img_suffix='_leftImg8bit.png',
-        seg_map_suffix='_gtFine_labelTrainIds.png',
-        classes=classes,
-        palette=palette,
         img_dir='leftImg8bit/train',
         ann_dir='gtFine/train',
         pipeline=train_pipeline),
     val=dict(
         type=dataset_type,
         data_root=data_root,
-        img_suffix='_leftImg8bit.png',
-        seg_map_suffix='_gtFine_labelTrainIds.png',
-        classes=classes,
-        palette=palette,
         img_dir='leftImg8bit/val',
         ann_dir='gtFine/val',
         pipeline=test_pipeline),
     test=dict(
         type=dataset_type,
         data_root=data_root,
-        img_suffix='_leftImg8bit.png',
-        seg_map_suffix='_gtFine_labelTrainIds.png',
-        classes=classes,
-        palette=palette,
         img_dir='leftImg8bit/val',
         ann_dir='gtFine/val',
         pipeline=test_pipeline))

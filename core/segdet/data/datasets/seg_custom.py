@@ -15,12 +15,12 @@ import os.path as osp
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, ClassVar
 
-import cv2
 import numpy as np
 
 from ...errors import ConfigError, DataFileNotFoundError
 from ...evaluation.route import evaluate, uses_metric_route
 from ...registry.slots import Slot
+from ..label_io import read_label_map
 from ..transforms.compose import Compose
 
 __all__ = ["CustomDataset"]
@@ -33,11 +33,9 @@ def _join(root: str | None, path: str | None) -> str | None:
 
 
 def _read_label_map(path: str) -> np.ndarray:
-    label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    label = read_label_map(path)  # palette PNGs (VOC) as their indices
     if label is None:
         raise DataFileNotFoundError(f"cannot read segmentation map {path!r}")
-    if label.ndim == 3:  # a colour PNG holding labels in every channel
-        label = label[..., 0]
     return label
 
 

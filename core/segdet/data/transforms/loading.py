@@ -10,6 +10,7 @@ import numpy as np
 
 from ...errors import DataError, DataFileNotFoundError
 from ..file_client import check_file_client_args
+from ..label_io import read_label_map
 
 __all__ = ["LoadImageFromFile", "LoadAnnotations"]
 
@@ -189,11 +190,9 @@ class LoadAnnotations:
 
     def _load_seg(self, results: dict[str, Any], ann: dict[str, Any]) -> None:
         path = _join(results.get("seg_prefix"), ann["seg_map"])
-        seg = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        seg = read_label_map(path)  # palette PNGs (VOC) as their indices, as MMSegmentation reads them
         if seg is None:
             raise DataFileNotFoundError(f"segmentation map {path!r} does not exist (check seg_prefix / ann_dir)")
-        if seg.ndim == 3:
-            seg = seg[..., 0]
         label_map = results.get("label_map")
         if label_map:
             mapped = seg.copy()
