@@ -7,21 +7,95 @@ import numpy as np
 import pytest
 import torch
 
-from segdet import build
+from segdet.api import build
 
-from .roi_cases import (
-    NUM_CLASSES,
-    SIZE,
-    C,
-    _bbox_head,
-    _extractor,
-    cascade,
-    feats,
-    gts,
-    metas,
-    proposals,
-    standard,
-)
+C = 8
+NUM_CLASSES = 3
+SIZE = 64
+STRIDES = [4, 8, 16, 32]
+
+
+def _extractor(size: int = 7) -> dict:
+    return {"type": "SingleRoIExtractor", "roi_layer": {"type": "RoIAlign", "output_size": size, "sampling_ratio": 0},
+            "out_channels": C, "featmap_strides": STRIDES}
+
+
+def _bbox_head(agnostic: bool = False, stds=(0.1, 0.1, 0.2, 0.2)) -> dict:
+    return {"type": "Shared2FCBBoxHead", "in_channels": C, "fc_out_channels": 16, "roi_feat_size": 7,
+            "num_classes": NUM_CLASSES, "reg_class_agnostic": agnostic,
+            "bbox_coder": {"type": "DeltaXYWHBBoxCoder", "target_means": [0.0] * 4, "target_stds": list(stds)},
+            "loss_cls": {"type": "CrossEntropyLoss", "use_sigmoid": False, "loss_weight": 1.0},
+            "loss_bbox": {"type": "L1Loss", "loss_weight": 1.0}}
+
+
+MASK_HEAD = {"type": "FCNMaskHead", "num_convs": 2, "in_channels": C, "conv_out_channels": C,
+             "num_classes": NUM_CLASSES, "loss_mask": {"type": "CrossEntropyLoss", "use_mask": True, "loss_weight": 1.0}}
+
+
+def _train_cfg(pos_iou: float = 0.5) -> dict:
+    return {"assigner": {"type": "MaxIoUAssigner", "pos_iou_thr": pos_iou, "neg_iou_thr": pos_iou,
+                         "min_pos_iou": pos_iou, "match_low_quality": False, "ignore_iof_thr": -1},
+            "sampler": {"type": "RandomSampler", "num": 32, "pos_fraction": 0.25, "neg_pos_ub": -1,
+                        "add_gt_as_proposals": True},
+            "mask_size": 28, "pos_weight": -1, "debug": False}
+
+
+TEST_CFG = {"score_thr": 0.0, "nms": {"type": "nms", "iou_threshold": 0.5}, "max_per_img": 20, "mask_thr_binary": 0.5}
+
+
+def standard(with_mask: bool = True) -> torch.nn.Module:
+    torch.manual_seed(0)
+    cfg = {"type": "StandardRoIHead", "bbox_roi_extractor": _extractor(), "bbox_head": _bbox_head(),
+           "train_cfg": _train_cfg(), "test_cfg": TEST_CFG}
+    if with_mask:
+        cfg.update(mask_roi_extractor=_extractor(14), mask_head=MASK_HEAD)
+    return build(cfg, "heads")
+
+
+def cascade(with_mask: bool = False, weights=(1.0, 0.5, 0.25)) -> torch.nn.Module:
+    torch.manual_seed(0)
+    cfg = {"type": "CascadeRoIHead", "num_stages": 3, "stage_loss_weights": list(weights),
+           "bbox_roi_extractor": _extractor(),
+           "bbox_head": [_bbox_head(True, (0.1, 0.1, 0.2, 0.2)), _bbox_head(True, (0.05, 0.05, 0.1, 0.1)),
+                         _bbox_head(True, (0.033, 0.033, 0.067, 0.067))],
+           "train_cfg": [_train_cfg(0.5), _train_cfg(0.6), _train_cfg(0.7)], "test_cfg": TEST_CFG}
+    if with_mask:
+        cfg.update(mask_roi_extractor=_extractor(14), mask_head=MASK_HEAD)
+    return build(cfg, "heads")
+
+
+def feats(batch: int = 2) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(1)
+    return [torch.randn(batch, C, SIZE // s, SIZE // s, generator=gen, requires_grad=True) for s in STRIDES]
+
+
+def metas(batch: int = 2, scale: float = 1.0, flip: bool = False) -> list[dict]:
+    ori = (int(round(SIZE / scale)), int(round(SIZE / scale)), 3)
+    return [{"img_shape": (SIZE, SIZE, 3), "pad_shape": (SIZE, SIZE, 3), "ori_shape": ori,
+             "scale_factor": np.full(4, scale, np.float32), "flip": flip, "flip_direction": "horizontal"}
+            for _ in range(batch)]
+
+
+def gts() -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
+    boxes = [torch.tensor([[4.0, 6.0, 30.0, 40.0], [30.0, 20.0, 62.0, 60.0]]), torch.tensor([[10.0, 10.0, 34.0, 30.0]])]
+    labels = [torch.tensor([0, 2]), torch.tensor([1])]
+    masks = []
+    for b in boxes:
+        m = torch.zeros((b.shape[0], SIZE, SIZE), dtype=torch.uint8)
+        for k, (x1, y1, x2, y2) in enumerate(b.long().tolist()):
+            m[k, y1:y2, x1:x2] = 1
+        masks.append(m)
+    return boxes, labels, masks
+
+
+def proposals(n: int = 40, batch: int = 2) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(2)
+    out = []
+    for _ in range(batch):
+        xy = torch.rand(n, 2, generator=gen) * 40
+        wh = torch.rand(n, 2, generator=gen) * 30 + 4
+        out.append(torch.cat([xy, (xy + wh).clamp(max=SIZE), torch.rand(n, 1, generator=gen)], dim=1))
+    return out
 
 
 def test_standard_losses_and_gradients():
@@ -129,6 +203,23 @@ def test_masks_pasted_inside_their_boxes():
         assert abs(int(mask.sum()) - area) <= 2 * (x2 - x1 + y2 - y1) + 4
 
 
+def test_aug_test_flip_merges_to_single_view_result():
+    """Two views: the image and its mirror. With a mirror-equivariant stand-in for the features
+    (feature maps flipped too), merged boxes equal the single-view boxes."""
+    head = standard().eval()
+    x = feats(batch=1)
+    x_flip = [f.flip(-1) for f in x]
+    props = proposals(batch=1)
+    with torch.no_grad():
+        single = head.simple_test(x, props, metas(1), rescale=True)[0]
+        merged = head.aug_test([x, x], props, [metas(1), metas(1)], rescale=True)[0]
+        flipped = head.aug_test([x, x_flip], props, [metas(1), metas(1, flip=True)], rescale=True)[0]
+    torch.testing.assert_close(merged["bboxes"], single["bboxes"])
+    assert torch.equal(merged["masks"], single["masks"])
+    assert flipped["masks"].shape[1:] == (SIZE, SIZE)
+    assert flipped["bboxes"].shape[0] > 0
+
+
 def test_cascade_stage_loss_weights():
     b, lb, _ = gts()
     torch.manual_seed(3)
@@ -218,6 +309,40 @@ def test_forward_dummy_outputs():
     assert len(outs) == 6 and all(o.shape == (5, 4) for o in outs[1::2])
 
 
+def test_aug_test_maps_flipped_views_back():
+    """Stand-ins for the learnt parts that see the scene the way a view shows it: the object is
+    the left half of the original image; a flipped view sees it on the right. Merged over an
+    unflipped and a flipped view, boxes and masks equal the single view's."""
+    from torchvision.ops import roi_align
+
+    head = standard().eval()
+    head.test_cfg = dict(TEST_CFG, mask_thr_binary=0.6)  # a wrong un-flip would average to 0.5
+    obj = torch.zeros((SIZE, SIZE))
+    obj[:, : SIZE // 2] = 1.0
+
+    def box_predictions(x, rois, img_metas):
+        scores = torch.zeros((rois.shape[0], NUM_CLASSES + 1))
+        scores[:, 0] = (rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2]) / SIZE**2  # flip-invariant
+        return scores, torch.zeros((rois.shape[0], 4 * NUM_CLASSES)), rois
+
+    def mask_probs(x, rois):
+        seen = obj.flip(-1) if float(x[0].flatten()[0]) == 1.0 else obj
+        crop = roi_align(seen[None, None], rois, (28, 28), 1.0, 0, True)
+        return crop.expand(-1, NUM_CLASSES, -1, -1)
+
+    head._box_predictions = box_predictions
+    head._mask_probs = mask_probs
+    plain = [torch.zeros(1, C, 4, 4)]
+    flipped = [torch.ones(1, C, 4, 4)]
+    props = [torch.tensor([[4.0, 8.0, 40.0, 50.0, 0.9], [20.0, 2.0, 60.0, 30.0, 0.8]])]
+    single = head.simple_test(plain, props, metas(1), rescale=True)[0]
+    merged = head.aug_test([plain, flipped], props, [metas(1), metas(1, flip=True)], rescale=True)[0]
+    torch.testing.assert_close(merged["bboxes"], single["bboxes"])
+    assert torch.equal(merged["labels"], single["labels"])
+    assert torch.equal(merged["masks"], single["masks"])
+    assert merged["masks"].any() and not merged["masks"][:, :, SIZE // 2 + 1:].any()
+
+
 def test_cascade_empty_ground_truth_and_no_proposals():
     head = cascade(with_mask=True)
     empty_b = [torch.zeros((0, 4))] * 2
@@ -275,3 +400,40 @@ def test_one_image_without_proposals_in_a_batch(make):
     assert out[0]["bboxes"].shape[0] > 0 and out[0]["masks"].shape[1:] == (128, 128)
     assert out[1]["bboxes"].shape == (0, 4) and out[1]["masks"].shape == (0, 128, 128)
     assert out[1]["labels"].dtype == torch.long
+
+
+def test_aug_test_merges_a_half_scale_flipped_view():
+    """Multi-scale + flip: a view at half size, mirrored, maps back onto the full-size view."""
+    import torch.nn.functional as F
+    from torchvision.ops import roi_align
+
+    head = standard().eval()
+    head.test_cfg = dict(TEST_CFG, mask_thr_binary=0.6)
+    obj = torch.zeros((SIZE, SIZE))
+    obj[:, : SIZE // 2] = 1.0
+
+    def box_predictions(x, rois, img_metas):
+        h, w = img_metas[0]["img_shape"][:2]
+        scores = torch.zeros((rois.shape[0], NUM_CLASSES + 1))
+        scores[:, 0] = (rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2]) / (h * w)  # scale-invariant
+        return scores, torch.zeros((rois.shape[0], 4 * NUM_CLASSES)), rois
+
+    def mask_probs(x, rois):
+        half = float(x[0].flatten()[0]) == 1.0
+        seen = F.interpolate(obj[None, None], scale_factor=0.5, mode="nearest")[0, 0].flip(-1) if half else obj
+        return roi_align(seen[None, None], rois, (28, 28), 1.0, 0, True).expand(-1, NUM_CLASSES, -1, -1)
+
+    head._box_predictions = box_predictions
+    head._mask_probs = mask_probs
+    full, small = [torch.zeros(1, C, 4, 4)], [torch.ones(1, C, 2, 2)]
+    m_full = metas(1)
+    m_small = [{**metas(1, scale=0.5, flip=True)[0], "img_shape": (SIZE // 2, SIZE // 2, 3),
+                "ori_shape": (SIZE, SIZE, 3)}]
+    props = [torch.tensor([[4.0, 8.0, 40.0, 50.0, 0.9], [20.0, 2.0, 60.0, 30.0, 0.8]])]
+    single = head.simple_test(full, props, m_full, rescale=True)[0]
+    merged = head.aug_test([full, small], props, [m_full, m_small], rescale=True)[0]
+    torch.testing.assert_close(merged["bboxes"], single["bboxes"])
+    inter = (merged["masks"] & single["masks"]).sum((1, 2)).float()
+    union = (merged["masks"] | single["masks"]).sum((1, 2)).float()
+    assert bool((inter / union > 0.95).all())
+    assert not merged["masks"][:, :, SIZE // 2 + 1:].any()
