@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "publish-model": ("segdet_cli.commands.publish_model:publish_model",
                       "Strip training state from a checkpoint; name it OUT-<sha8>.pth."),
     "get-flops": ("segdet_cli.commands.get_flops:get_flops", "Count parameters and FLOPs per module."),
+    "analyze-logs": ("segdet_cli.commands.analyze_logs:analyze_logs",
+                     "Plot curves (plot-curve) and time (cal-train-time) of *.log.json runs."),
 }
 
 
@@ -59,8 +61,9 @@ class LazyGroup(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort):
             raise
         except click.ClickException as err:
-            if debug_enabled(ctx) and err.__cause__ is not None:
-                traceback.print_exception(err.__cause__, file=sys.stderr)
+            origin = err.__cause__ or err.__context__
+            if debug_enabled(ctx) and origin is not None:
+                traceback.print_exception(origin, file=sys.stderr)
             found = _WORKER.search(err.message)
             if found is None:
                 raise

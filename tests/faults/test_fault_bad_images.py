@@ -51,26 +51,49 @@ def test_fault_corrupt_image_in_worker(tmp_path):
     assert not list(work.glob("*.pth"))
 
 
+_BROKEN = """
+from segdet.registry.local import register
+from segdet.testing.toy_detection import ToyDetector
+
+
+@register("detectors", force=True)
+class BrokenDetector(ToyDetector):
+    def forward_train(self, *args, **kwargs):
+        raise ZeroDivisionError("broken on purpose")
+"""
+
+
 @pytest.mark.parametrize("how", ["flag", "env"])
-def test_fault_unexpected_error_short_unless_debug(tmp_path, how):
-    """A raw error from deep inside (an image entry without 'width') is one short line; the
+def test_fault_unexpected_error_short_unless_debug(tmp_path, toy_config, how):
+    """An error segdet does not expect (here from a model's forward) is one short line; the
     traceback appears only with --debug or SEGDET_DEBUG=1."""
+    (tmp_path / "broken_model.py").write_text(_BROKEN)
+    cfg = toy_config("custom_imports = dict(imports=['segdet.testing.toy_detection', 'broken_model'])\n"
+                     "model = dict(type='BrokenDetector', num_classes=3, width=8)\n")
+    env = {"PYTHONPATH": str(tmp_path)}
+    args = ("train", str(cfg), "--work-dir", str(tmp_path / "work"), "--device", "cpu", "--no-validate")
+    plain = run_segdet(*args, cwd=tmp_path, env=env)
+    message = assert_clean_failure(plain, "unexpected ZeroDivisionError: broken on purpose", "--debug")
+    assert len(message.strip().splitlines()) == 2, message
+    if how == "flag":
+        debug = run_segdet("--debug", *args, cwd=tmp_path, env=env)
+    else:
+        debug = run_segdet(*args, cwd=tmp_path, env={**env, "SEGDET_DEBUG": "1"})
+    assert debug.returncode != 0
+    assert "Traceback (most recent call last)" in debug.stderr and "forward_train" in debug.stderr
+
+
+def test_fault_entry_without_width_names_the_file(tmp_path):
+    """An image entry without 'width' (the data set reads it while filtering) names the file."""
     cfg, work, train = _setup(tmp_path, workers=0)
     data = json.loads(train.read_text())
     del data["images"][0]["width"]
     train.write_text(json.dumps(data))
-    plain = run_segdet("train", str(cfg), "--work-dir", str(work), "--device", "cpu", cwd=tmp_path)
-    assert plain.returncode != 0
-    assert "Traceback" not in plain.stdout + plain.stderr
-    assert "width" in plain.stderr and len(plain.stderr.strip().splitlines()) <= 4, plain.stderr
-    assert "--debug" in plain.stderr
-    if how == "flag":
-        debug = run_segdet("--debug", "train", str(cfg), "--work-dir", str(work), "--device", "cpu", cwd=tmp_path)
-    else:
-        debug = run_segdet("train", str(cfg), "--work-dir", str(work), "--device", "cpu", cwd=tmp_path,
-                           env={"SEGDET_DEBUG": "1"})
-    assert debug.returncode != 0
-    assert "Traceback (most recent call last)" in debug.stderr and "width" in debug.stderr
+    proc = run_segdet("train", str(cfg), "--work-dir", str(work), "--device", "cpu", cwd=tmp_path)
+    assert_clean_failure(proc, "data.train", str(train), "an entry has no key 'width'")
+    debug = run_segdet("train", str(cfg), "--work-dir", str(work), "--device", "cpu", cwd=tmp_path,
+                       env={"SEGDET_DEBUG": "1"})
+    assert "Traceback (most recent call last)" in debug.stderr and "KeyError" in debug.stderr
 
 
 def test_fault_missing_image_in_worker_during_test(tmp_path):

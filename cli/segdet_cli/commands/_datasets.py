@@ -116,3 +116,26 @@ def check_samples(split: str, dataset: Any, policy: str, config: str, decode: bo
         return drop_samples(dataset, bad), f"{summary}\nbad_samples='skip': {len(bad)} sample{'s' if len(bad) != 1 else ''} left out of data.{split}"
     raise DataError(f"{summary}\nFix or remove these samples, or set data.{split}.bad_samples='skip' "
                     "to leave them out (segdet check-data CONFIG lists them all).")
+
+
+def build_split(split: str, ds_cfg: Mapping[str, Any], config: str,
+                default_args: Mapping[str, Any] | None = None) -> Any:
+    """``build_dataset`` for ``data.<split>``; an error of no segdet type raised while reading the
+    files (a truncated JSON, an entry without 'width', ...) becomes a DataError naming the split,
+    the data set and its annotation file."""
+    from segdet.data.builder import build_dataset
+    from segdet.errors import DataError, SegdetError
+
+    try:
+        return build_dataset(dict(ds_cfg), dict(default_args) if default_args else None)
+    except (SegdetError, FileNotFoundError):
+        raise
+    except Exception as err:
+        inner = _inner(ds_cfg)
+        source = inner.get("ann_file") or inner.get("img_dir") or inner.get("img_prefix")
+        detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        if isinstance(err, KeyError):
+            detail = f"an entry has no key {err}"
+        raise DataError(f"{config}: data.{split}: {inner.get('type', 'the data set')} could not read "
+                        f"{source!r}: {detail}. Check that file (is it complete, in the expected format?)"
+                        ) from err

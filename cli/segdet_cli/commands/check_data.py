@@ -9,7 +9,7 @@ import click
 from segdet.config import to_plain
 
 from ._common import cfg_options_option, fail, load_config
-from ._datasets import pop_bad_sample_policies
+from ._datasets import build_split, pop_bad_sample_policies
 
 
 @click.command("check-data")
@@ -23,7 +23,6 @@ def check_data(config: str, splits: Sequence[str], no_decode: bool, limit: int, 
     """Check every sample of the data sets of CONFIG: image files exist and decode (and match the
     annotated size), boxes have an area and lie in the image, categories are known, label maps
     exist. Prints a summary of what is wrong and where; exits 1 when anything is."""
-    from segdet.data.builder import build_dataset
     from segdet.data.check import check_dataset, checkable, summarize_problems
     from segdet.errors import SegdetError
 
@@ -40,7 +39,7 @@ def check_data(config: str, splits: Sequence[str], no_decode: bool, limit: int, 
             continue
         ds_cfg.pop("samples_per_gpu", None)
         try:
-            dataset = build_dataset(ds_cfg, dict(test_mode=True) if split != "train" else None)
+            dataset = build_split(split, ds_cfg, config, dict(test_mode=True) if split != "train" else None)
         except (SegdetError, FileNotFoundError) as err:
             fail(f"data.{split}: {err}")
         if not checkable(dataset) and not checkable(getattr(dataset, "dataset", None)):

@@ -14,7 +14,7 @@ import click
 from segdet.config import to_plain
 
 from ._common import GreedyOption, cfg_options_option, fail, load_config
-from ._datasets import check_samples, pop_bad_sample_policies, require_not_empty
+from ._datasets import build_split, check_samples, pop_bad_sample_policies, require_not_empty
 
 __all__ = ["train", "prepare_datasets_or_fail", "debug_subset", "shapes_hint"]
 
@@ -102,23 +102,22 @@ def prepare_datasets_or_fail(cfg: Any, debug: bool = False, policies: dict[str, 
     With ``policies`` (``bad_samples`` per split) every sample is checked first
     (``segdet check-data``): bad ones stop the run or are left out, with a line in ``notes``.
     """
-    from segdet.data.builder import build_dataset
     from segdet.errors import SegdetError
 
+    config = getattr(cfg, "filename", None) or "config"
     try:
-        datasets = [build_dataset(to_plain(cfg["data"]["train"]))]
+        datasets = [build_split("train", to_plain(cfg["data"]["train"]), config)]
         workflow = cfg.get("workflow") or [("train", 1)]
         if len(workflow) == 2:
             val = copy.deepcopy(to_plain(cfg["data"]["val"]))
             train_cfg = to_plain(cfg["data"]["train"])
             val["pipeline"] = train_cfg.get("pipeline", train_cfg.get("dataset", {}).get("pipeline"))
-            datasets.append(build_dataset(val))
+            datasets.append(build_split("val", val, config))
     except (FileNotFoundError, SegdetError) as err:
         hint = shapes_hint(cfg) if isinstance(err, FileNotFoundError) and _missing_is_shapes(err) else ""
         if hint and "segdet data shapes" in str(err):
             hint = ""  # the data set's own message already says it
         fail(f"{err}" + (f"\nThe shapes data set is missing; make it with:\n    {hint}" if hint else ""))
-    config = getattr(cfg, "filename", None) or "config"
     for split, ds in zip(("train", "val"), datasets):
         try:
             require_not_empty(split, ds, to_plain(cfg["data"][split]), config)
@@ -284,11 +283,9 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
     meta = checkpoint_meta(cfg, datasets[0], dict(exp_name=os.path.basename(config), tags=tags), env=env)
     val_dataset = None
     if not no_validate:
-        from segdet.data.builder import build_dataset
-
         val_cfg = copy.deepcopy(to_plain(cfg["data"]["val"]))
         val_cfg.pop("samples_per_gpu", None)
-        val_dataset = build_dataset(val_cfg, dict(test_mode=True))
+        val_dataset = build_split("val", val_cfg, getattr(cfg, "filename", None) or config, dict(test_mode=True))
         require_not_empty("val", val_dataset, val_cfg, getattr(cfg, "filename", None) or config, test_mode=True)
         if policies is not None:
             val_dataset, note = check_samples("val", val_dataset, policies["val"],
