@@ -113,3 +113,10 @@ def test_fault_missing_image_in_worker_during_test(tmp_path):
     message = assert_clean_failure(proc, str(tmp_path / "images" / "a.png"), "does not exist", "DataLoader worker")
     assert "Original Traceback" not in message and 'File "' not in message
     assert message.count("DataFileNotFoundError") == 1
+
+
+def test_fault_truncated_annotation_json_names_the_file(tmp_path):
+    cfg, work, train = _setup(tmp_path, workers=0)
+    train.write_text(train.read_text()[:60])
+    proc = run_segdet("train", str(cfg), "--work-dir", str(work), "--device", "cpu", cwd=tmp_path)
+    assert_clean_failure(proc, "data.train", str(train), "JSONDecodeError")
