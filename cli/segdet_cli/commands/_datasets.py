@@ -113,7 +113,12 @@ def check_samples(split: str, dataset: Any, policy: str, config: str, decode: bo
     summary = summarize_problems(problems, f"{config}: data.{split}")
     if policy == "skip":
         bad = {p.sample for p in problems if p.sample >= 0}
-        return drop_samples(dataset, bad), f"{summary}\nbad_samples='skip': {len(bad)} sample{'s' if len(bad) != 1 else ''} left out of data.{split}"
+        try:
+            kept = drop_samples(dataset, bad)
+        except TypeError as err:  # a wrapper (RepeatDataset, ...): its length is fixed when built
+            raise DataError(f"{summary}\nbad_samples='skip' cannot leave samples out of a "
+                            f"{type(dataset).__name__}; fix or remove them in the file") from err
+        return kept, f"{summary}\nbad_samples='skip': {len(bad)} sample{'s' if len(bad) != 1 else ''} left out of data.{split}"
     raise DataError(f"{summary}\nFix or remove these samples, or set data.{split}.bad_samples='skip' "
                     "to leave them out (segdet check-data CONFIG lists them all).")
 
