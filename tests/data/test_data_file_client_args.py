@@ -44,3 +44,9 @@ def test_datasets_refuse_other_backends(tmp_path) -> None:  # type: ignore[no-un
     with pytest.raises(ConfigError, match="CocoDataset: file_client_args.backend='ceph'"):
         build({"type": "CocoDataset", "ann_file": str(tmp_path / "x.json"), "pipeline": [],
                "file_client_args": {"backend": "ceph"}}, "datasets")
+
+
+def test_segmentation_dataset_refuses_other_backends(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match="CustomDataset: file_client_args.backend='http'"):
+        build({"type": "CustomDataset", "img_dir": str(tmp_path), "pipeline": [],
+               "file_client_args": {"backend": "http"}}, "datasets")

@@ -20,6 +20,7 @@ import numpy as np
 from ...errors import ConfigError, DataFileNotFoundError
 from ...evaluation.route import evaluate, uses_metric_route
 from ...registry.slots import Slot
+from ..file_client import check_file_client_args
 from ..label_io import read_label_map
 from ..transforms.compose import Compose
 
@@ -56,6 +57,7 @@ class CustomDataset:
         classes: names (tuple, list, or a text file with one name a line); a subset of the data set's
             ``CLASSES`` remaps labels (``label_map``), other labels are ignored.
         palette: one RGB triple per class, for visualisation.
+        file_client_args: MMCV's; only ``dict(backend='disk')`` (the default) is supported.
 
     Each raw sample is ``dict(img_info=dict(filename, ann=dict(seg_map)), ann_info=dict(seg_map),
     seg_fields=[], img_prefix, seg_prefix)`` (+ ``label_map``) before the pipeline.
@@ -80,7 +82,9 @@ class CustomDataset:
         reduce_zero_label: bool = False,
         classes: str | Sequence[str] | None = None,
         palette: Sequence[Sequence[int]] | None = None,
+        file_client_args: Mapping[str, Any] | None = None,
     ) -> None:
+        check_file_client_args(file_client_args, type(self).__name__)
         self.pipeline = Compose(pipeline)
         self.data_root = data_root
         self.img_dir = _join(data_root, img_dir)
