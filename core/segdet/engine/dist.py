@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -11,28 +13,99 @@ import torch.distributed as dist
 from torch import nn
 
 __all__ = [
-    "init_dist", "get_dist_info", "broadcast_buffers", "all_gather_object", "barrier",
+    "LAUNCHERS", "dist_env", "first_slurm_host", "init_dist", "get_dist_info", "broadcast_buffers", "all_gather_object", "barrier",
     "StepAdapter", "wrap_for_training", "convert_sync_batchnorm", "revert_sync_batchnorm",
 ]
 
 
-def init_dist(launcher: str = "pytorch", backend: str | None = None, device: str | None = None) -> torch.device:
-    """Join the process group started by ``torchrun`` (``--launcher pytorch``) and return this rank's device.
+LAUNCHERS = ("none", "pytorch", "slurm", "mpi")
+_DEFAULT_PORT = "29500"
 
-    The backend is ``nccl`` when the device is CUDA, ``gloo`` otherwise; each rank
-    uses the CUDA device ``LOCAL_RANK``.
+
+def first_slurm_host(nodelist: str) -> str:
+    """The first host name of a SLURM node list: ``'gpu[03-05,9],cpu1'`` -> ``'gpu03'``.
+
+    Commas inside brackets separate ranges, not hosts; each bracket group stands for its
+    first number (zero padding kept), as ``scontrol show hostnames`` would list first.
     """
+    depth, first = 0, nodelist
+    for i, char in enumerate(nodelist):
+        depth += char == "["
+        depth -= char == "]"
+        if char == "," and depth == 0:
+            first = nodelist[:i]
+            break
+    return re.sub(r"\[([^\]]*)\]", lambda m: re.split(r"[-,]", m.group(1))[0], first.strip())
+
+
+def dist_env(launcher: str, environ: Mapping[str, str], port: str | None = None) -> dict[str, str]:
+    """``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT`` for
+    ``torch.distributed`` (``init_method='env://'``), read from the scheduler's environment.
+
+    - ``pytorch`` (``torchrun``): the variables torchrun sets, checked.
+    - ``slurm`` (``srun``): ``SLURM_PROCID`` / ``SLURM_NTASKS`` / ``SLURM_LOCALID``; ``MASTER_ADDR``
+      is the first host of ``SLURM_NODELIST`` unless set; ``MASTER_PORT`` from the environment,
+      else ``port``, else 29500 (MMCV's default).
+    - ``mpi`` (``mpirun``, Open MPI): ``OMPI_COMM_WORLD_RANK`` / ``_SIZE`` / ``_LOCAL_RANK``;
+      ``MASTER_ADDR`` must be set (the host of rank 0), ``MASTER_PORT`` as for slurm.
+
+    Raises:
+        RuntimeError: a variable the launcher needs is missing (the message says how to start the run).
+    """
+    if launcher == "pytorch":
+        keys = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+        hint = "start the run with `torchrun --nproc_per_node N $(which segdet) train CFG --launcher pytorch`"
+        names = dict(zip(keys, keys))
+        local = "LOCAL_RANK"
+    elif launcher == "slurm":
+        names = {"RANK": "SLURM_PROCID", "WORLD_SIZE": "SLURM_NTASKS"}
+        local = "SLURM_LOCALID"
+        hint = "start the run with `srun --ntasks N ... segdet train CFG --launcher slurm`"
+    elif launcher == "mpi":
+        names = {"RANK": "OMPI_COMM_WORLD_RANK", "WORLD_SIZE": "OMPI_COMM_WORLD_SIZE"}
+        local = "OMPI_COMM_WORLD_LOCAL_RANK"
+        hint = ("start the run with `mpirun -np N -x MASTER_ADDR=<host of rank 0> segdet train CFG "
+                "--launcher mpi` (Open MPI)")
+    else:
+        raise ValueError(f"launcher must be one of {list(LAUNCHERS)}, got {launcher!r}")
+    out: dict[str, str] = {}
+    for key, source in names.items():
+        if source not in environ:
+            raise RuntimeError(f"--launcher {launcher} needs ${source}; {hint}")
+        out[key] = environ[source]
+    out["LOCAL_RANK"] = environ.get(local, environ.get("LOCAL_RANK", "0"))
+    if launcher == "slurm":
+        if "MASTER_ADDR" in environ:
+            out["MASTER_ADDR"] = environ["MASTER_ADDR"]
+        elif environ.get("SLURM_NODELIST") or environ.get("SLURM_JOB_NODELIST"):
+            out["MASTER_ADDR"] = first_slurm_host(environ.get("SLURM_NODELIST") or environ["SLURM_JOB_NODELIST"])
+        else:
+            raise RuntimeError(f"--launcher slurm needs $SLURM_NODELIST (or $MASTER_ADDR); {hint}")
+    elif launcher == "mpi":
+        if "MASTER_ADDR" not in environ:
+            raise RuntimeError(f"--launcher mpi needs $MASTER_ADDR, the host of rank 0; {hint}")
+        out["MASTER_ADDR"] = environ["MASTER_ADDR"]
     if launcher != "pytorch":
-        raise ValueError(f"launcher must be 'none' or 'pytorch' (torchrun), got {launcher!r}")
-    for key in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
-        if key not in os.environ:
-            raise RuntimeError(f"--launcher pytorch needs ${key}; start the run with "
-                               "`torchrun --nproc_per_node N $(which segdet) train CFG --launcher pytorch`")
+        out["MASTER_PORT"] = environ.get("MASTER_PORT") or port or _DEFAULT_PORT
+    return out
+
+
+def init_dist(launcher: str = "pytorch", backend: str | None = None, device: str | None = None,
+              port: str | None = None) -> torch.device:
+    """Join the process group of ``launcher`` (``pytorch``: torchrun; ``slurm``: srun; ``mpi``:
+    mpirun) and return this rank's device.
+
+    The rank, world size, local rank and master address come from :func:`dist_env` and are put
+    into the environment, then ``torch.distributed.init_process_group`` joins with ``env://``.
+    The backend is ``nccl`` when the device is CUDA, ``gloo`` otherwise; each rank uses the CUDA
+    device ``LOCAL_RANK``.
+    """
+    os.environ.update(dist_env(launcher, os.environ, port))
     use_cuda = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if use_cuda:
-        torch.cuda.set_device(local_rank)
-        dev = torch.device("cuda", local_rank)
+        torch.cuda.set_device(local_rank % max(torch.cuda.device_count(), 1))
+        dev = torch.device("cuda", torch.cuda.current_device())
     else:
         dev = torch.device("cpu")
     if not dist.is_initialized():
