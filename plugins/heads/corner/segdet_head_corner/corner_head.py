@@ -50,7 +50,8 @@ class CornerHead(nn.Module):
         corner_emb_channels: embedding channels; 0 disables embeddings. Default 1.
         train_cfg: unused (CornerNet has no assigner); accepted for the detector's hand-down.
         test_cfg: ``corner_topk`` (100), ``local_maximum_kernel`` (3), ``distance_threshold``
-            (0.5), ``num_dets`` (1000 pairs before NMS), ``nms`` (soft NMS, gaussian),
+            (0.5), ``num_dets`` (1000 pairs before NMS), ``score_thr`` (pairs scoring below it are
+            dropped before NMS; MMDetection reads but ignores it), ``nms`` (soft NMS, gaussian),
             ``max_per_img`` (100).
         loss_heatmap: heatmap loss (probabilities vs Gaussian targets). Default ``GaussianFocalLoss``.
         loss_embedding: ``AssociativeEmbeddingLoss`` returning ``(pull, push)``; ``None`` without
@@ -255,7 +256,7 @@ class CornerHead(nn.Module):
                 one(br_embs), meta, k=int(cfg["corner_topk"]), kernel=int(cfg["local_maximum_kernel"]),
                 distance_threshold=float(cfg["distance_threshold"]), num_dets=int(cfg["num_dets"]))
             bboxes, scores, labels = bboxes[0], scores[0], labels[0]
-            keep = scores > -0.1  # rejected pairs score -1
+            keep = scores > max(-0.1, float(cfg.get("score_thr", -0.1)))  # rejected pairs score -1
             result = {"bboxes": bboxes[keep], "scores": scores[keep], "labels": labels[keep]}
             if with_nms:
                 result = self._nms(result, cfg)
