@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
@@ -24,6 +23,7 @@ from ..config import Config
 from ..data.transforms.loading import LoadImageFromArray
 from ..errors import ConfigError
 from ..registry import build
+from ..visualization import label_colour as _colour  # noqa: F401  (the old private name of a label's colour)
 
 __all__ = ["init_detector", "inference_detector", "show_result", "LoadImageFromArray"]
 
@@ -170,61 +170,20 @@ def show_result(img: ImageLike, result: Mapping[str, Any], class_names: Sequence
     """
     import cv2
 
-    canvas: Any
+    from ..visualization import draw_instances, write_image
+
+    image: Any
     if isinstance(img, np.ndarray):
-        canvas = img.copy()
+        image = img
     else:
-        canvas = cv2.imread(str(img), cv2.IMREAD_COLOR)
-        if canvas is None:
+        image = cv2.imread(str(img), cv2.IMREAD_COLOR)
+        if image is None:
             raise FileNotFoundError(f"show_result: cannot read image {str(img)!r}")
-    bboxes = _numpy(result["bboxes"]).reshape(-1, 4)
-    scores = _numpy(result["scores"]).reshape(-1)
-    labels = _numpy(result["labels"]).reshape(-1)
-    keep = scores >= score_thr
-    if result.get("masks") is not None:
-        _blend_masks(canvas, result["masks"], keep, labels, mask_alpha)
-    for box, score, label in zip(bboxes[keep], scores[keep], labels[keep]):
-        colour = _colour(int(label))
-        x1, y1, x2, y2 = (int(round(float(v))) for v in box)
-        cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, thickness)
-        name = class_names[int(label)] if class_names is not None and int(label) < len(class_names) else str(label)
-        text = f"{name} {score:.2f}"
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
-        ty = max(y1, th + base)
-        cv2.rectangle(canvas, (x1, ty - th - base), (x1 + tw, ty), colour, -1)
-        cv2.putText(canvas, text, (x1, ty - base), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (255, 255, 255), 1,
-                    cv2.LINE_AA)
+    try:
+        canvas = draw_instances(image, result["bboxes"], result["labels"], result["scores"],
+                                result.get("masks"), class_names, score_thr, thickness, font_scale, mask_alpha)
+    except ValueError as err:
+        raise ValueError(f"show_result: {err}") from err
     if out_file is not None:
-        Path(out_file).parent.mkdir(parents=True, exist_ok=True)
-        if not cv2.imwrite(str(out_file), canvas):
-            raise OSError(f"show_result: cannot write {str(out_file)!r}")
+        write_image(canvas, out_file)
     return canvas
-
-
-def _numpy(x: Any) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-
-
-def _blend_masks(canvas: np.ndarray, masks: Any, keep: np.ndarray, labels: np.ndarray, alpha: float) -> None:
-    """Mix each kept instance's colour into ``canvas`` (in place) where its mask is set."""
-    if isinstance(masks, (list, tuple)):  # RLE dicts, as CocoMetric / results json hold them
-        from pycocotools import mask as mask_utils
-
-        index = np.flatnonzero(keep)
-        planes = [mask_utils.decode(dict(masks[i])).astype(bool) for i in index]
-    else:
-        arr = _numpy(masks).astype(bool)
-        index = np.flatnonzero(keep)
-        planes = list(arr[index])
-    h, w = canvas.shape[:2]
-    for i, plane in zip(index, planes):
-        if plane.shape != (h, w):
-            raise ValueError(f"show_result: a mask is {plane.shape[1]}x{plane.shape[0]} but the image is "
-                             f"{w}x{h}; masks must be at the original image size")
-        colour = np.asarray(_colour(int(labels[i])), np.float32)
-        canvas[plane] = (canvas[plane].astype(np.float32) * (1 - alpha) + colour * alpha).round().astype(np.uint8)
-
-
-def _colour(label: int) -> tuple[int, int, int]:
-    rng = np.random.default_rng(label + 7)
-    return tuple(int(c) for c in rng.integers(40, 220, 3))  # type: ignore[return-value]

@@ -106,29 +106,21 @@ def _show(data: dict, batch: list[Any], show_dir: str, classes: Any, show_fn: Sh
         (show_fn or draw_result)(filename, result, classes, out_file)
 
 
-def draw_result(filename: str, result: Any, classes: Any, out_file: str, score_thr: float = 0.3) -> None:
-    """Write ``filename`` with a detection result's boxes (score >= ``score_thr``) or a segmentation
-    result's colour mask drawn, to ``out_file``."""
+def draw_result(filename: str, result: Any, classes: Any, out_file: str, score_thr: float = 0.3,
+                palette: Any = None) -> None:
+    """Write ``filename`` with a detection result's boxes (score >= ``score_thr``) and masks, or a
+    segmentation result's map in ``palette`` colours with a legend, to ``out_file``
+    (drawn by :mod:`segdet.visualization`, as ``segdet browse-dataset`` draws ground truth)."""
     import cv2
-    import numpy as np
+
+    from ..visualization import draw_instances, draw_semantic, write_image
 
     img = cv2.imread(filename)
     if img is None:
         return
     if isinstance(result, dict) and "bboxes" in result:
-        for box, score, label in zip(result["bboxes"].tolist(), result["scores"].tolist(),
-                                     result["labels"].tolist()):
-            if score < score_thr:
-                continue
-            x1, y1, x2, y2 = (int(round(v)) for v in box)
-            cv2.rectangle(img, (x1, y1), (x2, y2), (0, 255, 0), 1)
-            name = classes[label] if classes is not None and label < len(classes) else str(label)
-            cv2.putText(img, f"{name} {score:.2f}", (x1, max(y1 - 2, 8)), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.35, (0, 255, 0), 1)
-    elif isinstance(result, torch.Tensor) and result.dim() == 2:
-        seg = result.numpy().astype(np.int64)
-        palette = np.random.RandomState(42).randint(0, 255, size=(int(seg.max()) + 1, 3), dtype=np.uint8)
-        color = palette[np.clip(seg, 0, None)]
-        if color.shape[:2] == img.shape[:2]:
-            img = (img * 0.5 + color * 0.5).astype(np.uint8)
-    cv2.imwrite(out_file, img)
+        img = draw_instances(img, result["bboxes"], result["labels"], result["scores"], result.get("masks"),
+                             classes, score_thr)
+    elif isinstance(result, torch.Tensor) and result.dim() == 2 and tuple(result.shape) == img.shape[:2]:
+        img = draw_semantic(img, result, classes, palette)
+    write_image(img, out_file)
