@@ -86,12 +86,23 @@ def _takes(obj: Any, name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
+def _default(obj: Any, name: str) -> Any:
+    """The constructor's default for ``name`` (None when it has none or it is None)."""
+    try:
+        param = inspect.signature(obj).parameters.get(name)
+    except (TypeError, ValueError):
+        return None
+    if param is None or param.default is inspect.Parameter.empty:
+        return None
+    return param.default
+
+
 def check_children(obj: Any, cfg: Mapping[str, Any], args: Mapping[str, Any], problems: list[str]) -> None:
     """Check every child ``obj`` declares in its ``slots``, with what it fills and passes."""
     for path, slot in slots_of(obj).items():
         value = lookup_path(args, path)
         if value is _MISSING or value is None:
-            if not slot.optional:
+            if not slot.optional and "." not in path and _default(obj, path) is None:
                 owner = getattr(obj, "__name__", type(obj).__name__)
                 problems.append(f"{describe_location(cfg, path)}: {owner} needs {path!r} "
                                 f"(a dict(type=...) of group {slot.group!r})")
