@@ -11,6 +11,7 @@ import textwrap
 import pytest
 
 from segdet.engine.dist import dist_env, first_slurm_host
+from segdet.errors import ConfigError
 
 
 @pytest.mark.parametrize("nodelist, host", [
@@ -30,9 +31,9 @@ def test_slurm_env():
     assert dist_env("slurm", env)["MASTER_PORT"] == "12345"
     del env["MASTER_PORT"]
     assert dist_env("slurm", env, port="999")["MASTER_PORT"] == "999"
-    with pytest.raises(RuntimeError, match=r"needs \$SLURM_PROCID; start the run with `srun"):
+    with pytest.raises(ConfigError, match=r"needs \$SLURM_PROCID; start the run with `srun"):
         dist_env("slurm", dict(SLURM_NTASKS="2"))
-    with pytest.raises(RuntimeError, match=r"needs \$SLURM_NODELIST"):
+    with pytest.raises(ConfigError, match=r"needs \$SLURM_NODELIST"):
         dist_env("slurm", dict(SLURM_PROCID="0", SLURM_NTASKS="2", SLURM_LOCALID="0"))
 
 
@@ -42,14 +43,14 @@ def test_mpi_env():
     assert dist_env("mpi", env) == dict(RANK="3", WORLD_SIZE="4", LOCAL_RANK="1", MASTER_ADDR="10.0.0.1",
                                         MASTER_PORT="29500")
     del env["MASTER_ADDR"]
-    with pytest.raises(RuntimeError, match=r"needs \$MASTER_ADDR, the host of rank 0"):
+    with pytest.raises(ConfigError, match=r"needs \$MASTER_ADDR, the host of rank 0"):
         dist_env("mpi", env)
 
 
 def test_pytorch_env_and_unknown_launcher():
     env = dict(RANK="1", WORLD_SIZE="2", LOCAL_RANK="1", MASTER_ADDR="h", MASTER_PORT="1")
     assert dist_env("pytorch", env) == env
-    with pytest.raises(RuntimeError, match="torchrun"):
+    with pytest.raises(ConfigError, match="torchrun"):
         dist_env("pytorch", {})
     with pytest.raises(ValueError, match="'none', 'pytorch', 'slurm', 'mpi'"):
         dist_env("lsf", {})

@@ -14,11 +14,20 @@ import click
 from segdet.config import to_plain
 
 from ._common import GreedyOption, cfg_options_option, fail, load_config
+from ._mmcompat import (
+    LAUNCHER_CHOICES,
+    fuse_conv_bn,
+    gpu_options,
+    overlay_segmentation,
+    refuse_show,
+    resolve_gpu_device,
+)
 from .train import _check_config, shapes_hint
 
 __all__ = ["test", "enable_aug_test", "save_results"]
 
 _AUG_RATIOS = (0.75, 1.0, 1.25)
+SEG_AUG_RATIOS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)  # MMSegmentation 0.x tools/test.py --aug-test
 
 
 def _scaled(scale: Any, ratio: float) -> tuple[int, int]:
@@ -26,7 +35,7 @@ def _scaled(scale: Any, ratio: float) -> tuple[int, int]:
     return int(round(w * ratio)), int(round(h * ratio))
 
 
-def enable_aug_test(pipeline: list[Any], ratios: Sequence[float] = _AUG_RATIOS) -> bool:
+def enable_aug_test(pipeline: list[Any], ratios: Sequence[float] = _AUG_RATIOS, force_ratios: bool = False) -> bool:
     """Switch every ``MultiScaleFlipAug`` of ``pipeline`` to several scales plus flip, in place.
 
     Steps that use ``img_ratios`` (MMSegmentation style) get ``img_ratios=ratios``; otherwise the
@@ -38,7 +47,7 @@ def enable_aug_test(pipeline: list[Any], ratios: Sequence[float] = _AUG_RATIOS) 
             continue
         found = True
         step["flip"] = True
-        if "img_ratios" in step or step.get("img_scale") is None:
+        if force_ratios or "img_ratios" in step or step.get("img_scale") is None:
             step["img_ratios"] = list(ratios)
             continue
         scale = step["img_scale"]
@@ -115,18 +124,39 @@ def _load_weights(model: Any, checkpoint: str, logger: Any) -> dict:
 @click.option("--format-only", is_flag=True,
               help="Only write the results in the data set's format (COCO: <jsonfile_prefix>.bbox.json "
                    "and .segm.json), no metrics.")
-@click.option("--aug-test", is_flag=True, help="Multi-scale (x0.75, x1, x1.25) + flip test-time augmentation.")
+@click.option("--aug-test", is_flag=True,
+              help="Multi-scale + flip test-time augmentation: image ratios 0.5, 0.75, 1.0, 1.25, 1.5, 1.75 for "
+                   "segmentors (MMSegmentation's test.py), scales x0.75, x1, x1.25 for detectors.")
+@click.option("--show", is_flag=True, help="MMDetection's window per image: not available, use --show-dir.")
 @click.option("--show-dir", default=None, help="Write images with predictions drawn into this folder.")
+@click.option("--show-score-thr", type=float, default=0.3, show_default=True,
+              help="Boxes drawn by --show-dir have at least this score.")
+@click.option("--opacity", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.5, show_default=True,
+              help="Opacity of the segmentation map drawn by --show-dir, in (0, 1].")
+@click.option("--tmpdir", default=None,
+              help="MMDetection's folder for gathering results across ranks on the CPU (see docs/MMDET_COMPAT.md).")
+@click.option("--gpu-collect", is_flag=True,
+              help="Gather the ranks' results over the distributed backend (see docs/MMDET_COMPAT.md).")
+@click.option("--fuse-conv-bn", is_flag=True,
+              help="Fold BatchNorm layers into the convolution before them (faster inference, same output).")
 @click.option("--work-dir", default=None, help="Also write the metrics as eval_<timestamp>.json here.")
 @cfg_options_option
 @click.option("--eval-options", "eval_options", cls=GreedyOption, multiple=True, metavar="KEY=VALUE ...",
               help="Options of the metrics, e.g. classwise=True or jsonfile_prefix=work_dirs/results.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")
-@click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none")
+@click.option("--launcher", type=click.Choice(LAUNCHER_CHOICES), default="none",
+              help="pytorch: under torchrun; slurm: under srun; mpi: under mpirun (Open MPI).")
+@gpu_options(with_gpus=False)
 def test(config: str, checkpoint: str, evals: Sequence[str], out: str | None, format_only: bool,
          aug_test: bool, show_dir: str | None, work_dir: str | None, cfg_options: Sequence[str],
-         eval_options: Sequence[str], device: str | None, launcher: str) -> None:
+         eval_options: Sequence[str], device: str | None, launcher: str, show: bool = False,
+         show_score_thr: float = 0.3, opacity: float = 0.5, tmpdir: str | None = None,
+         gpu_collect: bool = False, fuse_conv_bn: bool = False, gpu_id: int | None = None,
+         gpu_ids: Sequence[int] = (), local_rank: int | None = None) -> None:
     """Test CHECKPOINT of a model from CONFIG; print and optionally save metrics and results."""
+    if show:
+        refuse_show()
+    device = resolve_gpu_device(device, gpu_id, gpu_ids, None, launcher, local_rank)
     if not (out or evals or format_only or show_dir):
         fail("give at least one of --out, --eval, --format-only or --show-dir")
     if evals and format_only:
@@ -137,21 +167,27 @@ def test(config: str, checkpoint: str, evals: Sequence[str], out: str | None, fo
 
     try:
         _run(cfg, checkpoint, list(evals), out, format_only, aug_test, show_dir, work_dir,
-             _parse_eval_options(eval_options), device, launcher)
+             _parse_eval_options(eval_options), device, launcher,
+             dict(show_score_thr=show_score_thr, opacity=opacity, tmpdir=tmpdir, gpu_collect=gpu_collect,
+                  fuse_conv_bn=fuse_conv_bn))
     except SegdetError as err:
         raise click.ClickException(f"{type(err).__name__}: {err}") from err
 
 
-def _show_fn() -> Any:
-    """``segdet.apis.inference.show_result`` for detection results, when present (else the engine's cv2 drawing)."""
+def _show_fn(score_thr: float = 0.3, opacity: float = 0.5, palette: Any = None) -> Any:
+    """Detection results through ``segdet.apis.inference.show_result`` (boxes of score >= ``score_thr``),
+    segmentation maps laid over the image at ``opacity`` in ``palette`` colours (MMSegmentation's
+    ``--opacity``), anything else through the engine's drawing."""
     try:
         from segdet.apis.inference import show_result
     except ImportError:
-        return None
+        show_result = None
 
     def show(filename: str, result: Any, classes: Any, out_file: str) -> None:
-        if isinstance(result, dict) and "bboxes" in result:
-            show_result(filename, result, class_names=classes, out_file=out_file)
+        if isinstance(result, dict) and "bboxes" in result and show_result is not None:
+            show_result(filename, result, class_names=classes, score_thr=score_thr, out_file=out_file)
+        elif getattr(result, "dim", lambda: 0)() == 2:
+            overlay_segmentation(filename, result, palette, opacity, out_file)
         else:
             from segdet.engine.test import draw_result
 
@@ -173,13 +209,18 @@ def _parse_eval_options(items: Sequence[str]) -> dict[str, Any]:
 
 
 def _build_test_loader(cfg: Any, aug_test: bool, distributed: bool) -> Any:
+    """The test loader; ``aug_test`` switches its ``MultiScaleFlipAug`` to several scales + flip:
+    for a segmentor (a model with a ``decode_head``) MMSegmentation's ``img_ratios`` 0.5 ... 1.75."""
     from segdet.data.builder import build_dataloader, build_dataset
 
     test_cfg = copy.deepcopy(to_plain(cfg["data"]["test"]))
     samples_per_gpu = int(test_cfg.pop("samples_per_gpu", 1))
     if aug_test:
         pipeline = test_cfg.get("pipeline") or test_cfg.get("dataset", {}).get("pipeline") or []
-        if not enable_aug_test(pipeline):
+        segmentor = "decode_head" in (cfg["model"] or {})
+        found = (enable_aug_test(pipeline, SEG_AUG_RATIOS, force_ratios=True) if segmentor
+                 else enable_aug_test(pipeline))
+        if not found:
             fail("--aug-test: data.test.pipeline has no MultiScaleFlipAug step to switch to multi-scale + flip")
         samples_per_gpu = 1
     try:
@@ -193,7 +234,7 @@ def _build_test_loader(cfg: Any, aug_test: bool, distributed: bool) -> Any:
 
 def _run(cfg: Any, checkpoint: str, evals: list[str], out: str | None, format_only: bool, aug_test: bool,
          show_dir: str | None, work_dir: str | None, eval_options: dict[str, Any],
-         device: str | None, launcher: str) -> None:
+         device: str | None, launcher: str, extra: dict[str, Any] | None = None) -> None:
     from segdet.engine.dist import get_dist_info, init_dist
     from segdet.engine.logger import get_logger
     from segdet.engine.runtime import apply_runtime, dist_backend, log_level
@@ -212,10 +253,15 @@ def _run(cfg: Any, checkpoint: str, evals: list[str], out: str | None, format_on
     model = build_model(to_plain(cfg["model"]))
     ckpt = _load_weights(model, checkpoint, logger)
     model.CLASSES = ckpt.get("meta", {}).get("CLASSES") or getattr(dataset, "CLASSES", None)
+    extra = dict(extra or {})
+    if extra.get("fuse_conv_bn"):
+        logger.info(f"--fuse-conv-bn: folded {fuse_conv_bn(model)} BatchNorm layers into their convolutions")
     model = model.to(dev)
-    show_fn = _show_fn() if show_dir else None
+    show_fn = (_show_fn(extra.get("show_score_thr", 0.3), extra.get("opacity", 0.5), getattr(dataset, "PALETTE", None))
+               if show_dir else None)
     if distributed:
-        results = multi_gpu_test(model, loader, show_dir=show_dir, show_fn=show_fn)
+        results = multi_gpu_test(model, loader, tmpdir=extra.get("tmpdir"), gpu_collect=bool(extra.get("gpu_collect")),
+                                 show_dir=show_dir, show_fn=show_fn)
     else:
         results = single_gpu_test(model, loader, show_dir=show_dir, show_fn=show_fn)
     if rank != 0:

@@ -15,6 +15,7 @@ from segdet.config import to_plain
 
 from ._common import GreedyOption, cfg_options_option, fail, load_config
 from ._datasets import build_split, check_samples, pop_bad_sample_policies, require_not_empty
+from ._mmcompat import LAUNCHER_CHOICES, gpu_options, resolve_gpu_device
 
 __all__ = ["train", "prepare_datasets_or_fail", "debug_subset", "shapes_hint"]
 
@@ -201,8 +202,11 @@ def _build_model(cfg: Any) -> Any:
 @cfg_options_option
 @click.option("--debug", is_flag=True, help=f"2 epochs of {_DEBUG_ITERS} iterations, evaluation on a few images.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")
-@click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",
-              help="pytorch: distributed under torchrun.")
+@click.option("--launcher", type=click.Choice(LAUNCHER_CHOICES), default="none",
+              help="pytorch: under torchrun; slurm: under srun; mpi: under mpirun (Open MPI).")
+@gpu_options(with_gpus=True)
+@click.option("--diff-seed", "--diff_seed", "diff_seed", is_flag=True,
+              help="A different seed on each rank (seed + rank), as MMDetection's --diff-seed.")
 @click.option("--auto-scale-lr", is_flag=True, help="Scale the LR by total batch / auto_scale_lr.base_batch_size.")
 @click.option("--tags", cls=GreedyOption, multiple=True, help="Labels recorded in the log and logger hooks.")
 @click.option("--no-data-check", is_flag=True,
@@ -210,9 +214,13 @@ def _build_model(cfg: Any) -> Any:
 def train(config: str, work_dir: str | None, load_from: str | None, resume_from: str | None,
           auto_resume: bool, no_validate: bool, seed: int | None, deterministic: bool,
           cfg_options: Sequence[str], debug: bool, device: str | None, launcher: str,
-          auto_scale_lr: bool, tags: Sequence[str], no_data_check: bool) -> None:
+          auto_scale_lr: bool, tags: Sequence[str], no_data_check: bool, gpus: int | None = None,
+          gpu_ids: Sequence[int] = (), gpu_id: int | None = None, local_rank: int | None = None,
+          diff_seed: bool = False) -> None:
     """Train a model from CONFIG."""
     from segdet.errors import SegdetError
+
+    device = resolve_gpu_device(device, gpu_id, gpu_ids, gpus, launcher, local_rank)
 
     cfg = load_config(config, cfg_options)
     try:
@@ -232,7 +240,7 @@ def train(config: str, work_dir: str | None, load_from: str | None, resume_from:
         cfg["auto_scale_lr"] = dict(to_plain(cfg.get("auto_scale_lr") or {}), enable=True)
     try:
         _run(cfg, config, work_dir, no_validate, seed, deterministic, debug, device, launcher, list(tags),
-             None if no_data_check else policies)
+             None if no_data_check else policies, diff_seed)
     except SegdetError as err:
         from segdet_cli.main import describe_error
 
@@ -241,7 +249,7 @@ def train(config: str, work_dir: str | None, load_from: str | None, resume_from:
 
 def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | None, deterministic: bool,
          debug: bool, device: str | None, launcher: str, tags: list[str],
-         policies: dict[str, str] | None = None) -> None:
+         policies: dict[str, str] | None = None, diff_seed: bool = False) -> None:
     import torch
 
     from segdet.engine.dist import get_dist_info, init_dist
@@ -272,6 +280,8 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
     logger.info(f"Distributed training: {distributed}")
     logger.info(f"Config:\n{getattr(cfg, 'pretty_text', cfg)}")
     seed = init_random_seed(seed if seed is not None else cfg.get("seed"), dev.type)
+    if diff_seed:
+        seed = seed + rank
     logger.info(f"Set random seed to {seed}, deterministic: {deterministic}")
     set_random_seed(seed, deterministic)
     cfg["seed"] = seed

@@ -12,6 +12,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ..errors import ConfigError
+
 __all__ = [
     "LAUNCHERS", "dist_env", "first_slurm_host", "init_dist", "get_dist_info", "broadcast_buffers", "all_gather_object", "barrier",
     "StepAdapter", "wrap_for_training", "convert_sync_batchnorm", "revert_sync_batchnorm",
@@ -50,7 +52,7 @@ def dist_env(launcher: str, environ: Mapping[str, str], port: str | None = None)
       ``MASTER_ADDR`` must be set (the host of rank 0), ``MASTER_PORT`` as for slurm.
 
     Raises:
-        RuntimeError: a variable the launcher needs is missing (the message says how to start the run).
+        ConfigError: a variable the launcher needs is missing (the message says how to start the run).
     """
     if launcher == "pytorch":
         keys = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
@@ -71,7 +73,7 @@ def dist_env(launcher: str, environ: Mapping[str, str], port: str | None = None)
     out: dict[str, str] = {}
     for key, source in names.items():
         if source not in environ:
-            raise RuntimeError(f"--launcher {launcher} needs ${source}; {hint}")
+            raise ConfigError(f"--launcher {launcher} needs ${source}; {hint}")
         out[key] = environ[source]
     out["LOCAL_RANK"] = environ.get(local, environ.get("LOCAL_RANK", "0"))
     if launcher == "slurm":
@@ -80,10 +82,10 @@ def dist_env(launcher: str, environ: Mapping[str, str], port: str | None = None)
         elif environ.get("SLURM_NODELIST") or environ.get("SLURM_JOB_NODELIST"):
             out["MASTER_ADDR"] = first_slurm_host(environ.get("SLURM_NODELIST") or environ["SLURM_JOB_NODELIST"])
         else:
-            raise RuntimeError(f"--launcher slurm needs $SLURM_NODELIST (or $MASTER_ADDR); {hint}")
+            raise ConfigError(f"--launcher slurm needs $SLURM_NODELIST (or $MASTER_ADDR); {hint}")
     elif launcher == "mpi":
         if "MASTER_ADDR" not in environ:
-            raise RuntimeError(f"--launcher mpi needs $MASTER_ADDR, the host of rank 0; {hint}")
+            raise ConfigError(f"--launcher mpi needs $MASTER_ADDR, the host of rank 0; {hint}")
         out["MASTER_ADDR"] = environ["MASTER_ADDR"]
     if launcher != "pytorch":
         out["MASTER_PORT"] = environ.get("MASTER_PORT") or port or _DEFAULT_PORT

@@ -1,0 +1,137 @@
+"""The device and display flags of MMDetection 2.x / MMSegmentation 0.x tools/train.py and test.py.
+
+``--gpus`` and ``--gpu-ids`` are deprecated there (one GPU per process without a launcher) and
+are here, with a line saying so; ``--gpu-id N`` picks CUDA device N; ``--local_rank`` (set by
+``torch.distributed.launch``) becomes ``$LOCAL_RANK``. Choosing a GPU on a machine without CUDA
+is an error, not a silent fall back to the CPU.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from ._common import GreedyOption, fail
+
+__all__ = ["LAUNCHER_CHOICES", "gpu_options", "resolve_gpu_device", "deprecated", "refuse_show"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+LAUNCHER_CHOICES = ("none", "pytorch", "slurm", "mpi")
+
+
+def deprecated(message: str) -> None:
+    click.echo(f"segdet: {message}", err=True)
+
+
+def gpu_options(with_gpus: bool) -> Callable[[F], F]:
+    """``--gpu-id``, ``--gpu-ids``, ``--local_rank``/``--local-rank`` (and ``--gpus`` for train)."""
+    def decorate(func: F) -> F:
+        func = click.option("--local_rank", "--local-rank", "local_rank", type=int, default=None, hidden=True,
+                            help="Set by torch.distributed.launch; becomes $LOCAL_RANK.")(func)
+        func = click.option("--gpu-ids", "gpu_ids", cls=GreedyOption, multiple=True, type=int,
+                            help="Deprecated (as in MMDetection 2.x): only the first id is used; use --gpu-id.")(func)
+        func = click.option("--gpu-id", "gpu_id", type=int, default=None,
+                            help="CUDA device to use without a launcher (MMDetection's --gpu-id).")(func)
+        if with_gpus:
+            func = click.option("--gpus", "gpus", type=int, default=None,
+                                help="Deprecated (as in MMDetection 2.x): one GPU without a launcher.")(func)
+        return func
+    return decorate
+
+
+def resolve_gpu_device(device: str | None, gpu_id: int | None, gpu_ids: Sequence[int],
+                       gpus: int | None, launcher: str, local_rank: int | None) -> str | None:
+    """The ``--device`` value the MMDetection flags stand for (None: the default choice).
+
+    ``--gpus N``: deprecated, one GPU (device 0). ``--gpu-ids a b``: deprecated, device ``a``.
+    ``--gpu-id N``: device N. Under a launcher the rank's ``LOCAL_RANK`` decides and these only
+    produce a note. Without CUDA any of them is an error.
+    """
+    if local_rank is not None and "LOCAL_RANK" not in os.environ:
+        os.environ["LOCAL_RANK"] = str(local_rank)
+    chosen: int | None = None
+    if gpus is not None:
+        deprecated("--gpus is deprecated (MMDetection 2.x: only single-GPU training without a launcher): "
+                   "using 1 GPU; use --gpu-id to choose it, or a launcher for several")
+        chosen = 0
+    if gpu_ids:
+        deprecated(f"--gpu-ids is deprecated, use --gpu-id (one GPU without a launcher): using GPU {gpu_ids[0]}")
+        chosen = int(gpu_ids[0])
+    if gpu_id is not None:
+        chosen = gpu_id
+    if chosen is None:
+        return device
+    flag = "--gpu-id" if gpu_id is not None else ("--gpu-ids" if gpu_ids else "--gpus")
+    if device == "cpu":
+        fail(f"{flag} chooses a GPU but --device cpu was given; give one of them")
+    import torch
+
+    if not torch.cuda.is_available():
+        fail(f"{flag} chooses CUDA device {chosen}, but torch sees no CUDA device on this machine "
+             f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'none'}); leave {flag} out "
+             "to run on the CPU")
+    if chosen >= torch.cuda.device_count() or chosen < 0:
+        fail(f"{flag} {chosen}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+             f"0..{torch.cuda.device_count() - 1}")
+    if launcher != "none":
+        click.echo(f"segdet: {flag} is ignored under --launcher {launcher}: each process uses GPU $LOCAL_RANK")
+        return device
+    return f"cuda:{chosen}"
+
+
+def refuse_show() -> None:
+    fail("--show opens a window per image, and segdet does not open windows (no display is assumed); "
+         "give --show-dir DIR to write the images with the predictions drawn into DIR instead")
+
+
+def overlay_segmentation(filename: str, seg: Any, palette: Any, opacity: float, out_file: str) -> None:
+    """Write ``filename`` with the (H, W) class map ``seg`` laid over it: ``image * (1 - opacity) +
+    colour * opacity`` (MMSegmentation's ``show_result``); ``palette`` is RGB per class (random with
+    seed 42 when None, as MMSegmentation), pixels of 255 keep the image."""
+    import cv2
+    import numpy as np
+
+    img = cv2.imread(filename)
+    if img is None:
+        return
+    labels = np.asarray(seg.cpu() if hasattr(seg, "cpu") else seg).astype(np.int64)
+    if labels.shape != img.shape[:2]:
+        return
+    n = int(labels[labels != 255].max(initial=0)) + 1
+    colours = np.asarray(palette if palette is not None and len(palette) >= n
+                         else np.random.RandomState(42).randint(0, 255, size=(max(n, 1), 3)), dtype=np.float64)
+    valid = (labels >= 0) & (labels < len(colours))
+    out = img.astype(np.float64)
+    bgr = colours[:, ::-1]
+    out[valid] = out[valid] * (1 - opacity) + bgr[labels[valid]] * opacity
+    os.makedirs(os.path.dirname(os.path.abspath(out_file)), exist_ok=True)
+    cv2.imwrite(out_file, np.clip(out, 0, 255).astype(np.uint8))
+
+
+def fuse_conv_bn(module: Any) -> int:
+    """Fold each BatchNorm that directly follows a convolution among a module's children (in
+    registration order, e.g. ``ConvModule``'s ``conv`` then ``bn``) into that convolution and
+    replace it by ``Identity`` (MMCV's ``fuse_conv_bn``, used by ``--fuse-conv-bn``). Returns the count."""
+    import torch
+    from torch import nn
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    count = 0
+    last_conv: tuple[str, Any] | None = None
+    for name, child in list(module.named_children()):
+        if isinstance(child, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)) \
+                and last_conv is not None and child.track_running_stats and child.running_mean is not None:
+            conv_name, conv = last_conv
+            with torch.no_grad():
+                setattr(module, conv_name, fuse_conv_bn_eval(conv.eval(), child.eval()))
+            setattr(module, name, nn.Identity())
+            count += 1
+            last_conv = None
+        elif isinstance(child, nn.modules.conv._ConvNd) and not isinstance(child, nn.modules.conv._ConvTransposeNd):
+            last_conv = (name, child)
+        else:
+            count += fuse_conv_bn(child)
+            last_conv = None
+    return count
