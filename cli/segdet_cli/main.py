@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "get-flops": ("segdet_cli.commands.get_flops:get_flops", "Count parameters and FLOPs per module."),
     "analyze-logs": ("segdet_cli.commands.analyze_logs:analyze_logs",
                      "Plot curves (plot-curve) and time (cal-train-time) of *.log.json runs."),
+    "browse-dataset": ("segdet_cli.commands.browse_dataset:browse_dataset",
+                       "Write a data split's images with ground truth drawn."),
 }
 
 
