@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                      "Plot curves (plot-curve) and time (cal-train-time) of *.log.json runs."),
     "browse-dataset": ("segdet_cli.commands.browse_dataset:browse_dataset",
                        "Write a data split's images with ground truth drawn."),
+    "confusion-matrix": ("segdet_cli.commands.confusion_matrix:confusion_matrix",
+                         "Confusion matrix of test results as a heat map."),
 }
 
 
