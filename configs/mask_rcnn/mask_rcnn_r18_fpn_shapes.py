@@ -12,7 +12,7 @@
 #   segm_mAP_50 0.573 / 0.898 / 0.920 / 0.925   (segm_mAP 0.713 at the end)
 # Wall time 56 min for the 16 epochs and 4 evaluations; epochs took 140-430 s as the load
 # varied (OMP_NUM_THREADS=2 was ~7x slower per iteration than 1 under that load). The targets
-# (0.80 / 0.70) were passed at epoch 8 (~25 min of this run). Not measured on an idle machine:
+# (0.80 / 0.70) were passed at epoch 8 (34 min into this run). Not measured on an idle machine:
 # the same-load comparison put an iteration at ~1.5x RetinaNet's, whose 3000 iterations of
 # `make demo` take 7.4 min idle, which suggests ~5 min for these 1200 iterations idle.
 # `segdet test ... latest.pth --eval bbox segm` reproduces 0.942 / 0.925 (26 s).
