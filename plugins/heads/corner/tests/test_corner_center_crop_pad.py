@@ -1,0 +1,65 @@
+"""RandomCenterCropPad (CornerNet's data transform) and the CornerNet configs through check-config."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from segdet.registry import build
+from segdet_head_corner.random_center_crop_pad import RandomCenterCropPad
+
+_ROOT = Path(__file__).resolve().parents[4]
+_NORM = {"mean": [10.0, 20.0, 30.0], "std": [1.0, 1.0, 1.0], "to_rgb": True}
+
+
+def _results() -> dict:
+    img = np.full((40, 60, 3), 200.0, dtype=np.float32)
+    return {"img": img, "img_shape": img.shape, "gt_bboxes": np.array([[10, 8, 30, 20], [50, 30, 59, 39]], np.float32),
+            "gt_labels": np.array([0, 2]), "bbox_fields": ["gt_bboxes"]}
+
+
+def test_test_mode_pads_centred_and_records_the_border() -> None:
+    t = build({"type": "RandomCenterCropPad", "crop_size": None, "ratios": None, "border": None, "test_mode": True,
+               "test_pad_mode": ["logical_or", 31], **_NORM}, "transforms")
+    out = t(_results())
+    assert out["img"].shape == (63, 63, 3) and out["pad_shape"] == (63, 63, 3) and out["img_shape"] == (40, 60, 3)
+    top, bottom, left, right = out["border"].tolist()
+    assert (top, bottom, left, right) == (11.0, 51.0, 1.0, 61.0)
+    np.testing.assert_array_equal(out["img"][11:51, 1:61], 200.0)
+    # the canvas is the mean in the image's BGR order (to_rgb: config mean is RGB)
+    np.testing.assert_array_equal(out["img"][0, 0], [30.0, 20.0, 10.0])
+
+
+def test_train_mode_crops_shifts_and_filters_boxes() -> None:
+    np.random.seed(0)
+    t = RandomCenterCropPad(crop_size=(32, 32), ratios=(1.0,), border=8, test_mode=False, test_pad_mode=None, **_NORM)
+    for _ in range(5):
+        out = t(_results())
+        assert out["img"].shape == (32, 32, 3) and out["img_shape"] == (32, 32, 3)
+        boxes, labels = out["gt_bboxes"], out["gt_labels"]
+        assert len(boxes) == len(labels) >= 1   # a crop always keeps some box centre
+        assert (boxes[:, 0::2] >= 0).all() and (boxes[:, 0::2] <= 32).all() and (boxes[:, 2] > boxes[:, 0]).all()
+        # a kept box still covers image pixels (200) inside the crop
+        x1, y1, x2, y2 = boxes[0].astype(int)
+        assert (out["img"][y1:y2, x1:x2] == 200.0).any()
+
+
+def test_arguments_and_dtype_are_checked() -> None:
+    with pytest.raises(ValueError, match="set crop_size, ratios and border to None"):
+        RandomCenterCropPad(crop_size=(8, 8), test_mode=True, **_NORM)
+    with pytest.raises(ValueError, match="set test_pad_mode=None"):
+        RandomCenterCropPad(crop_size=(8, 8), **_NORM)
+    t = RandomCenterCropPad(crop_size=None, ratios=None, border=None, test_mode=True, **_NORM)
+    with pytest.raises(TypeError, match="to_float32=True"):
+        t({"img": np.zeros((4, 4, 3), np.uint8)})
+
+
+@pytest.mark.parametrize("name", ["cornernet_hourglass104_mstest_10x48b_coco.py", "cornernet_hourglass_shapes.py"])
+def test_cornernet_configs_pass_check_config(name: str) -> None:
+    from segdet_cli.main import cli
+
+    result = CliRunner().invoke(cli, ["check-config", str(_ROOT / "configs" / "cornernet" / name)])
+    assert result.exit_code == 0, result.output
+    assert "ok" in result.output
