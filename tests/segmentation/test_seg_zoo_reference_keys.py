@@ -13,6 +13,10 @@ state-dict keys and shapes, so published checkpoints load with strict=True.
   ``pointwise_conv`` = ``ConvModule(in, out, 1)``), ``fpn_head.py``, ``ocr_head.py`` +
   ``utils/self_attention_block.py``; the FPN neck's from MMDetection's ``FPN`` (1x1 lateral and 3x3
   output ``ConvModule`` s without norm, so with bias) as in the RetinaNet reference entry.
+- OCRNet HRNet-W18: ``backbone.*`` and the FCN head are those of segdet's
+  ``configs/hrnet/fcn_hr18_512x1024_40k_cityscapes.py`` model (checked against MMSegmentation by the
+  HRNet tests), the FCN moving to ``decode_head.0``; the OCR head is the R-50 one with a 3x3 bottleneck
+  from the 270 concatenated channels (``input_transform='resize_concat'``).
 """
 from __future__ import annotations
 
@@ -96,6 +100,14 @@ def _ocr(p: str = "decode_head.1") -> Keys:
     return keys
 
 
+def _ocr_hr18(cfg_opts: dict[str, None]) -> Keys:
+    fcn = Config.fromfile(str(REPO / "configs" / "hrnet" / "fcn_hr18_512x1024_40k_cityscapes.py"), cfg_options=cfg_opts)
+    base = {k: list(v.shape) for k, v in build_model(fcn.model).state_dict().items()}
+    ocr = _ocr()
+    ocr["decode_head.1.bottleneck.conv.weight"] = [512, 270, 3, 3]
+    return {**_part(base, "backbone."), **_part(base, "decode_head.", "decode_head.0."), **ocr}
+
+
 def _r101(backbone: Keys) -> Keys:
     out = dict(backbone)
     block5 = {k: v for k, v in backbone.items() if k.startswith("backbone.layer3.5.")}
@@ -118,10 +130,10 @@ def _expected(config: str) -> Keys:
 
 
 def _compare(config: str) -> None:
-    cfg = Config.fromfile(str(REPO / "configs" / config),
-                          cfg_options={"model.backbone.init_cfg": None, "model.pretrained": None})
+    opts = {"model.backbone.init_cfg": None, "model.pretrained": None}
+    cfg = Config.fromfile(str(REPO / "configs" / config), cfg_options=opts)
     got = {k: list(v.shape) for k, v in build_model(cfg.model).state_dict().items()}
-    ref = _expected(config)
+    ref = _ocr_hr18(opts) if config.startswith("ocrnet/ocrnet_hr18") else _expected(config)
     assert sorted(set(ref) - set(got)) == [], "keys missing"
     assert sorted(set(got) - set(ref)) == [], "unexpected keys"
     assert {k: (v, ref[k]) for k, v in got.items() if ref[k] != v} == {}, "shapes differ (got, expected)"
@@ -131,6 +143,7 @@ def _compare(config: str) -> None:
     "deeplabv3/deeplabv3_r50-d8_512x1024_40k_cityscapes.py",
     "deeplabv3plus/deeplabv3plus_r50-d8_512x1024_40k_cityscapes.py",
     "sem_fpn/fpn_r50_512x1024_80k_cityscapes.py",
+    "ocrnet/ocrnet_hr18_512x1024_40k_cityscapes.py",
 ])
 def test_keys_and_shapes_equal_mmsegmentation(config: str) -> None:
     _compare(config)
