@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from segdet import build_model  # noqa: F401  (the plugin is installed with segdet)
-from segdet.registry import build
 from segdet_losses.ae_loss import AssociativeEmbeddingLoss, ae_loss_per_image
+
+from segdet.api import build
 
 
 def _maps() -> tuple[torch.Tensor, torch.Tensor, list[list[list[int]]]]:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from segdet.registry import build
-from segdet.testing import check_component
 from segdet_backbone_hourglass.hourglass import HourglassNet
+
+from segdet.api import build
+from segdet.testing import check_component
 
 _TINY = {"downsample_times": 2, "num_stacks": 2, "stage_channels": [8, 8, 16], "stage_blocks": [1, 1, 2],
          "feat_channel": 12}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import nn
@@ -12,8 +12,8 @@ from segdet.api import (
     ConvModule,
     Slot,
     batched_nms,
-    bias_init_with_prob,
     bbox_mapping_back,
+    bias_init_with_prob,
     build,
     empty_result,
     load_pretrained,
@@ -28,6 +28,8 @@ from .heatmap_utils import draw_gaussian, gaussian_radius
 __all__ = ["CornerHead"]
 
 Result = dict[str, torch.Tensor]
+# per level: tl_heats, br_heats, tl_embs, br_embs, tl_offs, br_offs
+Outputs = tuple[list[Any], list[Any], list[Any], list[Any], list[Any], list[Any]]
 _BN: dict[str, Any] = {"type": "BN", "requires_grad": True}
 _TEST_DEFAULTS: dict[str, Any] = {
     "corner_topk": 100, "local_maximum_kernel": 3, "distance_threshold": 0.5, "num_dets": 1000,
@@ -137,19 +139,21 @@ class CornerHead(nn.Module):
     def _init_predictors(self) -> None:
         """PyTorch's conv init for the last predictor convs; heatmaps start at probability 0.1."""
         bias = bias_init_with_prob(0.1)
-        for i in range(self.num_feat_levels):
-            for layers in (self.tl_heat, self.br_heat):
-                layers[i][-1].conv.reset_parameters()
-                layers[i][-1].conv.bias.data.fill_(bias)
-            preds = [self.tl_off, self.br_off] + ([self.tl_emb, self.br_emb] if self.with_corner_emb else [])
-            for layers in preds:
-                layers[i][-1].conv.reset_parameters()
+        heats = [self.tl_heat, self.br_heat]
+        others = [self.tl_off, self.br_off] + ([self.tl_emb, self.br_emb] if self.with_corner_emb else [])
+        for layers in heats + others:
+            for branch in layers:
+                conv = cast(nn.Sequential, branch)[-1].conv
+                assert isinstance(conv, nn.Conv2d) and conv.bias is not None
+                conv.reset_parameters()
+                if layers in heats:
+                    nn.init.constant_(conv.bias, bias)
 
-    def forward(self, feats: Sequence[torch.Tensor]) -> tuple[list[Any], ...]:
+    def forward(self, feats: Sequence[torch.Tensor]) -> Outputs:
         if len(feats) != self.num_feat_levels:
             raise ValueError(f"CornerHead has num_feat_levels={self.num_feat_levels} but got {len(feats)} "
                              "feature maps; set num_feat_levels to the backbone's num_stacks")
-        outs: tuple[list[Any], ...] = ([], [], [], [], [], [])
+        outs: Outputs = ([], [], [], [], [], [])
         for i, x in enumerate(feats):
             tl, br = self.tl_pool[i](x), self.br_pool[i](x)
             outs[0].append(self.tl_heat[i](tl))
@@ -200,7 +204,8 @@ class CornerHead(nn.Module):
                       gt_bboxes_ignore: list[torch.Tensor] | None = None) -> dict[str, list[torch.Tensor]]:
         """Losses of a batch: ``det_loss``, ``off_loss`` and (with embeddings) ``pull_loss``,
         ``push_loss``, each a list with one entry per level."""
-        return self.loss(*self(x), gt_bboxes, gt_labels, img_metas)
+        outs: Outputs = self(x)
+        return self.loss(*outs, gt_bboxes, gt_labels, img_metas)
 
     def loss(self, tl_heats: list[torch.Tensor], br_heats: list[torch.Tensor], tl_embs: list[Any],
              br_embs: list[Any], tl_offs: list[torch.Tensor], br_offs: list[torch.Tensor],
@@ -249,11 +254,9 @@ class CornerHead(nn.Module):
         cfg = self._test_cfg()
         results = []
         for i, meta in enumerate(img_metas):
-            def one(maps: list[Any]) -> Any:
-                return None if maps[-1] is None else maps[-1][i:i + 1]
             bboxes, scores, labels = decode_corners(
-                one(tl_heats).sigmoid(), one(br_heats).sigmoid(), one(tl_offs), one(br_offs), one(tl_embs),
-                one(br_embs), meta, k=int(cfg["corner_topk"]), kernel=int(cfg["local_maximum_kernel"]),
+                _last(tl_heats, i).sigmoid(), _last(br_heats, i).sigmoid(), _last(tl_offs, i), _last(br_offs, i),
+                _last(tl_embs, i), _last(br_embs, i), meta, k=int(cfg["corner_topk"]), kernel=int(cfg["local_maximum_kernel"]),
                 distance_threshold=float(cfg["distance_threshold"]), num_dets=int(cfg["num_dets"]))
             bboxes, scores, labels = bboxes[0], scores[0], labels[0]
             keep = scores > max(-0.1, float(cfg.get("score_thr", -0.1)))  # rejected pairs score -1
@@ -278,15 +281,18 @@ class CornerHead(nn.Module):
     def simple_test(self, feats: Sequence[torch.Tensor], img_metas: list[dict[str, Any]],
                     rescale: bool = True) -> list[Result]:
         """Detections per image, in original-image pixels when ``rescale``."""
-        return self.get_bboxes(*self(feats), img_metas=img_metas, rescale=rescale)
+        outs: Outputs = self(feats)
+        return self.get_bboxes(*outs, img_metas=img_metas, rescale=rescale)
 
     def aug_test(self, feats_list: Sequence[Sequence[torch.Tensor]],
                  img_metas_list: Sequence[list[dict[str, Any]]], rescale: bool = True) -> list[Result]:
         """Test-time augmentation (e.g. flip, scales): every augmentation's pairs before NMS are
         mapped back to the original image, merged, then ``nms`` and ``max_per_img``."""
         cfg = self._test_cfg()
-        per_aug = [self.get_bboxes(*self(feats), img_metas=metas, rescale=False, with_nms=False)
-                   for feats, metas in zip(feats_list, img_metas_list)]
+        per_aug = []
+        for feats, metas in zip(feats_list, img_metas_list):
+            outs: Outputs = self(feats)
+            per_aug.append(self.get_bboxes(*outs, img_metas=metas, rescale=False, with_nms=False))
         results = []
         for i in range(len(img_metas_list[0])):
             merged = {
@@ -300,3 +306,8 @@ class CornerHead(nn.Module):
                 result["bboxes"] = result["bboxes"] * scale_factor_tensor(img_metas_list[0][i], result["bboxes"])
             results.append(result)
         return results
+
+
+def _last(maps: list[Any], i: int) -> Any:
+    """Image ``i`` of the last level, keeping the batch dimension (``None`` stays ``None``)."""
+    return None if maps[-1] is None else maps[-1][i:i + 1]

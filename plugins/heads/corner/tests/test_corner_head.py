@@ -5,11 +5,11 @@ from typing import Any
 
 import pytest
 import torch
-
-from segdet import build_model
-from segdet.registry import build
 from segdet_head_corner.corner_head import CornerHead
 from segdet_head_corner.heatmap_utils import gaussian_radius
+
+from segdet import build_model
+from segdet.api import build
 
 _TEST_CFG = {"corner_topk": 10, "local_maximum_kernel": 3, "distance_threshold": 0.5, "score_thr": 0.05,
              "max_per_img": 20, "nms": {"type": "soft_nms", "iou_threshold": 0.5, "method": "gaussian"}}

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from segdet_head_corner.corner_pool import BiCornerPool, CornerPool, corner_pool
 
 
