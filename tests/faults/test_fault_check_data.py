@@ -65,3 +65,11 @@ def test_fault_train_skips_bad_samples_when_told(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "bad_samples='skip': 4 samples left out of data.train" in proc.stdout  # f.png was never in it
     assert (work / "epoch_1.pth").exists()
+
+
+def test_fault_bad_samples_policy_checked_by_check_config(tmp_path):
+    cfg, _ = _bad_data(tmp_path)
+    ok = run_segdet("check-config", str(cfg), "--cfg-options", "data.train.bad_samples=skip", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    bad = run_segdet("check-config", str(cfg), "--cfg-options", "data.train.bad_samples=skp", cwd=tmp_path)
+    assert_clean_failure(bad, "data.train.bad_samples='skp'", "'error', 'skip'")

@@ -78,7 +78,15 @@ def print_config(config: str, cfg_options: tuple[str, ...], explain: str | None)
 @cfg_options_option
 def check_config(config: str, cfg_options: tuple[str, ...]) -> None:
     """Check that every type resolves and every key fits its constructor; lists all problems."""
+    from segdet.errors import SegdetError
+
+    from ._datasets import pop_bad_sample_policies
+
     cfg = load_config(config, cfg_options)
+    try:
+        pop_bad_sample_policies(cfg)  # data.<split>.bad_samples is read by train, not by the data sets
+    except SegdetError as err:
+        raise click.ClickException(str(err)) from err
     problems = check_config_problems(cfg)
     if problems:
         for p in problems:
