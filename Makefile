@@ -25,7 +25,7 @@ $(PY):
 # Re-install only when a pyproject.toml changed (editable installs pick up code changes).
 $(STAMP): $(PY) pyproject.toml $(wildcard plugins/*/pyproject.toml plugins/*/*/pyproject.toml)
 	$(PIP) install --quiet $(TORCH)
-	$(PIP) install --quiet --no-build-isolation -e '.[test]' $(foreach p,$(PLUGINS),-e $(p))
+	$(PIP) install --quiet --no-build-isolation -e '.[test,export]' $(foreach p,$(PLUGINS),-e $(p))
 	touch $(STAMP)
 
 install: $(STAMP)

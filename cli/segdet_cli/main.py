@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                        "Write a data split's images with ground truth drawn."),
     "confusion-matrix": ("segdet_cli.commands.confusion_matrix:confusion_matrix",
                          "Confusion matrix of test results as a heat map."),
+    "export": ("segdet_cli.commands.export:export", "Export a model to ONNX or TorchScript."),
 }
 
 
