@@ -53,3 +53,36 @@ def test_mask_rcnn_shapes_trains_and_evaluates_boxes_and_masks(tmp_path):
     for key in ("bbox_mAP_50", "segm_mAP_50"):
         assert key in text
     assert out.is_file() and out.stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_swin_mask_rcnn_config_trains_and_tests_on_shapes(tmp_path):
+    """MMDetection's Swin-T Mask R-CNN config, unchanged except through --cfg-options: no pretrained
+    download, 3 classes, shapes files, 64-px images (window 7 pads the 16x16 patch grid)."""
+    root = tmp_path / "shapes"
+    make_shapes(root, seed=1, num_train=4, num_val=2, img_size=64)
+    config = str(REPO / "configs" / "swin" / "mask_rcnn_swin-t-p4-w7_fpn_1x_coco.py")
+    classes = "data.{}.classes=('circle','square','triangle')"
+    model = ["model.backbone.init_cfg=None", "pretrained=None",
+             "model.roi_head.bbox_head.num_classes=3", "model.roi_head.mask_head.num_classes=3"]
+    test_data = [f"data.test.ann_file={root}/annotations/instances_val.json",
+                 f"data.test.img_prefix={root}/images/val/", classes.format("test"),
+                 "data.test.pipeline.1.img_scale=(64,64)"]
+    train_data = [f"data.train.ann_file={root}/annotations/instances_train.json",
+                  f"data.train.img_prefix={root}/images/train/", classes.format("train"),
+                  "data.train.pipeline.2.img_scale=(64,64)",
+                  f"data.val.ann_file={root}/annotations/instances_val.json",
+                  f"data.val.img_prefix={root}/images/val/", classes.format("val"),
+                  "data.val.pipeline.1.img_scale=(64,64)",
+                  "data.samples_per_gpu=2", "data.workers_per_gpu=0"]
+    schedule = ["runner.max_epochs=1", "lr_config.warmup_iters=1", "log_config.interval=1"]
+    work = tmp_path / "work"
+    _segdet("train", config, "--work-dir", str(work), "--seed", "0", "--cfg-options",
+            *model, *train_data, *test_data, *schedule, cwd=tmp_path)
+    log = [json.loads(line) for p in work.glob("*.log.json") for line in p.read_text().splitlines() if line.strip()]
+    trained = [r for r in log if r.get("mode") == "train"]
+    assert len(trained) == 2 and "loss_mask" in trained[-1]  # 4 images, batch 2
+    test = _segdet("test", config, str(work / "latest.pth"), "--eval", "bbox", "segm", "--cfg-options",
+                   *model, *test_data, cwd=tmp_path)
+    text = test.stdout + test.stderr
+    assert "bbox_mAP_50" in text and "segm_mAP_50" in text
