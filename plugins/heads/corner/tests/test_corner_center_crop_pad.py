@@ -65,3 +65,31 @@ def test_cornernet_configs_pass_check_config(name: str) -> None:
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().endswith(": ok")
+
+
+def test_coco_config_pipelines_run_on_an_image(tmp_path: Path) -> None:
+    """The seeds' CornerNet pipelines (PhotoMetricDistortion, RandomCenterCropPad, flip test) run."""
+    import cv2
+
+    from segdet import Config
+    from segdet import build as build_component
+
+    np.random.seed(0)
+    cv2.imwrite(str(tmp_path / "a.png"), np.random.randint(0, 255, (60, 90, 3), np.uint8))
+    cfg = Config.fromfile(str(_ROOT / "configs" / "cornernet" / "cornernet_hourglass104_mstest_10x48b_coco.py"))
+
+    def run(pipeline: list, results: dict) -> dict:
+        for step in pipeline:
+            results = build_component(step, "transforms")(results)
+        return results
+
+    test = run(cfg.data.test.pipeline, {"img_prefix": str(tmp_path), "img_info": {"filename": "a.png"}})
+    assert len(test["img"]) == 2 and tuple(test["img"][0].shape) == (3, 127, 127)   # 60 | 127, 90 | 127
+    metas = test["img_metas"]
+    assert [m["flip"] for m in metas] == [False, True]
+    assert metas[0]["border"].tolist() == [33.0, 93.0, 18.0, 108.0] and metas[0]["img_shape"][:2] == (60, 90)
+    train = run(cfg.data.train.pipeline, {
+        "img_prefix": str(tmp_path), "img_info": {"filename": "a.png"}, "bbox_fields": [],
+        "ann_info": {"bboxes": np.array([[10, 10, 50, 40]], np.float32), "labels": np.array([3])}})
+    assert tuple(train["img"].shape) == (3, 511, 511) and train["gt_labels"].tolist() == [3]
+    assert train["gt_bboxes"].shape == (1, 4)
