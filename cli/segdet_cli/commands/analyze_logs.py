@@ -84,7 +84,15 @@ def curve(log: RunLog, key: str) -> tuple[list[float], list[float], bool]:
             f"{log.path} has no {key!r}; it logs: {', '.join(log.keys()) or 'nothing numeric'}")
     is_eval = not train
     if not log.by_epoch:
-        return [float(e["iter"]) for e in rows], [float(e[key]) for e in rows], is_eval
+        # a val line's "iter" counts evaluated images: it sits at the training iteration logged before it
+        xs, ys, last = [], [], 0.0
+        for e in log.entries:
+            if e["mode"] == "train":
+                last = float(e["iter"])
+            if key in e and (e["mode"] == "train") == (not is_eval):
+                xs.append(float(e["iter"]) if e["mode"] == "train" else last)
+                ys.append(float(e[key]))
+        return xs, ys, is_eval
     if is_eval:
         return [float(e["epoch"]) for e in rows], [float(e[key]) for e in rows], True
     per_epoch = max(int(e["iter"]) for e in log.entries if e["mode"] == "train")
