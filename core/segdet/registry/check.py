@@ -31,7 +31,7 @@ def lookup_path(args: Mapping[str, Any], dotted: str) -> Any:
     values: list[Any] = [args]
     through_list = False
     for part in dotted.split("."):
-        found = []
+        found: list[Any] = []
         for value in values:
             items = value if isinstance(value, (list, tuple)) else [value]
             through_list = through_list or isinstance(value, (list, tuple))

@@ -36,6 +36,29 @@ def _f(t: Any) -> float:
     return float(t.detach().float().sum())
 
 
+def _check_terms(loss: Any, inputs: Any) -> list[str]:
+    import torch
+
+    fresh = _fresh(inputs)
+    out = _call_loss(loss, fresh)
+    terms = list(out) if isinstance(out, (tuple, list)) else [out]
+    problems = []
+    for i, term in enumerate(terms):
+        if not (isinstance(term, torch.Tensor) and term.numel() == 1 and bool(torch.isfinite(term).all())):
+            problems.append(f"term {i} of the loss must be a finite single value, got {term!r}")
+    if problems:
+        return problems
+    total = sum(terms)
+    if not getattr(total, "requires_grad", False):
+        return ["the loss terms carry no gradient to the prediction"]
+    total.backward()  # type: ignore[union-attr]
+    grads = [leaf.grad for leaf in _leaves(fresh)]
+    if any(g is None or not bool(torch.isfinite(g).all()) for g in grads) or all(
+            bool(g.abs().sum() == 0) for g in grads if g is not None):
+        problems.append("the loss is not differentiable in its prediction (no finite, non-zero gradient)")
+    return problems
+
+
 def check_loss(loss: Any, inputs: Any, kwargs: dict[str, Any]) -> list[str]:
     import torch
 
@@ -46,8 +69,13 @@ def check_loss(loss: Any, inputs: Any, kwargs: dict[str, Any]) -> list[str]:
         return ["the check needs a prediction with requires_grad=True among the inputs"]
     kind, problems = type(loss), []
     params = inspect.signature(kind).parameters
+    if "reduction" not in params and "loss_weight" not in params:
+        # a loss of several named terms with weights of its own (AssociativeEmbeddingLoss's
+        # pull/push): each term must be a finite scalar that has a gradient
+        return _check_terms(kind(**kwargs), inputs)
     if "reduction" not in params or "loss_weight" not in params:
-        return ["a loss takes reduction ('none' | 'mean' | 'sum') and loss_weight arguments"]
+        return ["a loss takes reduction ('none' | 'mean' | 'sum') and loss_weight arguments "
+                "(or neither, when it returns several terms weighted by arguments of its own)"]
     base = {k: v for k, v in kwargs.items() if k not in ("reduction", "loss_weight")}
     values = {r: _call_loss(kind(**base, reduction=r, loss_weight=1.0), _fresh(inputs))
               for r in ("none", "mean", "sum")}
