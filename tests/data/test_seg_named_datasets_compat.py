@@ -113,9 +113,8 @@ def test_pascal_voc_split_order_and_palette_label_maps(tmp_path):
     split = root / "ImageSets" / "Segmentation" / "train.txt"
     split.parent.mkdir(parents=True)
     split.write_text("2007_000063\n2007_000032\n")
-    entry = dict(type="PascalVOCDataset", data_root=str(root), img_dir="JPEGImages",
-                 ann_dir="SegmentationClass", split="ImageSets/Segmentation/train.txt",
-                 pipeline=[dict(step) for step in SMALL_PIPELINE])
+    entry = _shipped("pascal_voc12", root)  # configs/_base_/datasets/pascal_voc12.py, data_root moved
+    assert (entry["type"], entry["split"]) == ("PascalVOCDataset", "ImageSets/Segmentation/train.txt")
     ds = build_dataset(entry)
     assert [info["filename"] for info in ds.img_infos] == ["2007_000063.jpg", "2007_000032.jpg"]
     assert len(ds.CLASSES) == 21 and ds.CLASSES[0] == "background" and ds.CLASSES[15] == "person"
