@@ -105,3 +105,16 @@ def test_export_errors(tmp_path):
     ckpt, _ = _checkpoint(PSP, tmp_path / "psp.pth")
     proc = _segdet("export", PSP, str(ckpt), "--format", "onnx", "--shape", "64", "64", cwd=tmp_path, check=False)
     assert proc.returncode != 0 and "multiples of 48" in proc.stderr
+
+
+def test_dynamic_export_is_checked_at_a_second_size(tmp_path):
+    pytest.importorskip("onnxruntime")
+    ckpt, _ = _checkpoint(RETINA, tmp_path / "retina.pth")
+    proc = _segdet("export", RETINA, str(ckpt), "--dynamic", cwd=tmp_path, check=False)
+    assert proc.returncode != 0 and "traced at one input size" in proc.stderr
+    # DeepLabV3's image pooling sizes are fixed while tracing: the second-size run catches it, no file is left
+    deeplab = str(ROOT / "configs" / "deeplabv3" / "deeplabv3_r18-d8_shapes.py")
+    ckpt, _ = _checkpoint(deeplab, tmp_path / "dl.pth")
+    proc = _segdet("export", deeplab, str(ckpt), "--dynamic", "--shape", "64", "64", cwd=tmp_path, check=False)
+    assert proc.returncode != 0 and "fails on a 80x80 input" in proc.stderr
+    assert not (tmp_path / "dl.onnx").exists()

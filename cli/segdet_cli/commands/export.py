@@ -104,7 +104,9 @@ def _compare(name: str, ref: np.ndarray, got: np.ndarray) -> float:
 @click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript"]), default="onnx", show_default=True)
 @click.option("--shape", nargs=2, type=int, default=(320, 320), show_default=True, metavar="H W",
               help="Input height and width the model is traced at.")
-@click.option("--dynamic", is_flag=True, help="ONNX: let batch size, height and width vary (segmentors).")
+@click.option("--dynamic", is_flag=True,
+              help="ONNX segmentors: let batch size, height and width vary (not PSPNet: its adaptive pooling "
+                   "is fixed in ONNX; not detectors: traced at one size).")
 @click.option("--verify", is_flag=True, help="Run the exported file on a sample image and compare with PyTorch.")
 @click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False),
               help="Output file (default: CHECKPOINT with .onnx or .pt).")
@@ -149,6 +151,10 @@ def export(config: str, checkpoint: str, fmt: str, shape: Sequence[int], dynamic
     import_custom_modules(cfg.get("custom_imports"), source=config)
     model = init_detector(cfg, checkpoint, device="cpu")  # builds segmentors too
     module, names = _wrapper(model, (h, w))
+    if dynamic and (fmt != "onnx" or names != ["seg_logits"]):
+        raise click.ClickException(
+            "--dynamic applies to ONNX exports of segmentors; a detector is traced at one input size "
+            "(its anchors and the NMS path are fixed at tracing): export once per --shape H W")
     module.eval()
     img = _sample(cfg, (h, w))
     out_file = out_file or os.path.splitext(checkpoint)[0] + (".onnx" if fmt == "onnx" else ".pt")
@@ -177,15 +183,26 @@ def export(config: str, checkpoint: str, fmt: str, shape: Sequence[int], dynamic
             traced.save(out_file)
     click.echo(f"exported {out_file} ({os.path.getsize(out_file) / 1e6:.2f} MB): input img (1, 3, {h}, {w}); "
                f"outputs {', '.join(names)}")
-    if not verify:
+    if not (verify or dynamic):  # a dynamic export is always tried at a second size
         return
     run = _runner(fmt, out_file)
     # the traced sample and a second, different one: a path baked in at tracing shows on the second
-    for seed, sample in enumerate((img, _sample(cfg, (h, w), seed=1))):
+    other = (h + 16, w + 16) if dynamic else (h, w)  # a dynamic export must also run at another size
+    for seed, sample in enumerate((img, _sample(cfg, other, seed=1))):
         with torch.no_grad():
             reference = module(sample)
         refs = [reference] if isinstance(reference, torch.Tensor) else list(reference)
-        got = run(sample)
+        try:
+            got = run(sample)
+        except Exception as err:
+            size = "x".join(str(v) for v in sample.shape[-2:])
+            os.remove(out_file)
+            message = f"the exported model fails on a {size} input ({type(err).__name__}: " \
+                      f"{(str(err).splitlines() or [''])[0][:300]})"
+            if dynamic:
+                message += ("; this model's code fixes sizes while tracing, so it cannot be exported with "
+                            "--dynamic: export without it, once per input size")
+            raise click.ClickException(message) from err
         worst = max(_compare(n, r.numpy(), np.asarray(g)) for n, r, g in zip(names, refs, got))
         sizes = ", ".join(f"{n} {tuple(r.shape)}" for n, r in zip(names, refs))
         click.echo(f"verified on sample {seed}: {sizes}; max |difference| {worst:.3g} "
