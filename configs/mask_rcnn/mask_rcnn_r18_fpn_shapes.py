@@ -4,18 +4,17 @@
 # - RPN anchors of 2 and 3 x stride (16-96 px), 1 aspect ratio (shapes are near-square);
 # - box head: two FCs of 256 on 7x7 RoIs; mask head: two 3x3 convs of 64 on 14x14 RoIs;
 # - smaller sample and proposal budgets than COCO's (few objects per 128-px image).
-# - AdamW with warmup and cosine decay over 16 epochs of 75 iterations (batch 8).
-# Measured (`segdet train ... --seed 0`, OMP_NUM_THREADS=1, shapes data of `make demo`, on the
-# 2-core machine while ~8 other jobs were training and testing: load average 12-17, so these
-# times are far above an idle machine's): validation after epochs 4 / 8 / 12 / 16:
-#   bbox_mAP_50 0.596 / 0.922 / 0.939 / 0.942   (bbox_mAP 0.760 at the end)
-#   segm_mAP_50 0.573 / 0.898 / 0.920 / 0.925   (segm_mAP 0.713 at the end)
-# Wall time 56 min for the 16 epochs and 4 evaluations; epochs took 140-430 s as the load
-# varied (OMP_NUM_THREADS=2 was ~7x slower per iteration than 1 under that load). The targets
-# (0.80 / 0.70) were passed at epoch 8 (34 min into this run). Not measured on an idle machine:
-# the same-load comparison put an iteration at ~1.5x RetinaNet's, whose 3000 iterations of
-# `make demo` take 7.4 min idle, which suggests ~5 min for these 1200 iterations idle.
-# `segdet test ... latest.pth --eval bbox segm` reproduces 0.942 / 0.925 (26 s).
+# - AdamW with warmup and cosine decay over 8 epochs of 75 iterations (batch 8).
+# Measured (`segdet train ... --seed 0`, OMP_NUM_THREADS=1, shapes data of `make demo`, 2-core
+# machine shared with other jobs, so wall times are upper bounds):
+# - this config (8 epochs), load average 4-8 during the run: 8 min 35 s wall for training and
+#   2 evaluations; bbox_mAP_50 0.583 / 0.848 and segm_mAP_50 0.583 / 0.839 after epochs 4 / 8
+#   (bbox_mAP 0.654, segm_mAP 0.619 at the end); `segdet test ... --eval bbox segm` reproduces them.
+# - 16 epochs (`--cfg-options runner.max_epochs=16 checkpoint_config.interval=16`), load
+#   average 12-17: 56 min wall; after epochs 4 / 8 / 12 / 16 bbox_mAP_50 0.596 / 0.922 / 0.939 /
+#   0.942 and segm_mAP_50 0.573 / 0.898 / 0.920 / 0.925 (bbox_mAP 0.760, segm_mAP 0.713);
+#   `segdet test ... latest.pth --eval bbox segm` reproduced 0.942 / 0.925.
+# Under that heavy load OMP_NUM_THREADS=2 was ~7x slower per iteration than 1 (threads spin).
 _base_ = [
     '../_base_/datasets/shapes_detection.py', '../_base_/default_runtime.py'
 ]
@@ -162,7 +161,7 @@ lr_config = dict(
     warmup_iters=100,
     warmup_ratio=0.01,
     min_lr_ratio=0.01)
-runner = dict(type='EpochBasedRunner', max_epochs=16)
-checkpoint_config = dict(interval=16)
+runner = dict(type='EpochBasedRunner', max_epochs=8)
+checkpoint_config = dict(interval=8)
 log_config = dict(interval=25, hooks=[dict(type='TextLoggerHook')])
 evaluation = dict(interval=4, metric=['bbox', 'segm'])
