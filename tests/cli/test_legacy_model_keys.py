@@ -77,3 +77,12 @@ def test_unused_top_level_pretrained_moves(tmp_path):
     with pytest.warns(DeprecationWarning):
         upgrade_legacy_keys(cfg)
     assert cfg.model.pretrained == "torchvision://resnet50"
+
+
+def test_explicit_model_pretrained_none_keeps_the_top_level_variable(tmp_path):
+    path = tmp_path / "swin_like.py"
+    path.write_text("pretrained = 'https://example.invalid/swin.pth'\n"
+                    "model = dict(type='MaskRCNN', pretrained=None, backbone=dict(type='SwinTransformer'))\n")
+    cfg = Config.fromfile(str(path))
+    assert upgrade_legacy_keys(cfg) == []
+    assert cfg.model.pretrained is None

@@ -46,8 +46,10 @@ def upgrade_legacy_keys(cfg: Any, source: str = "config") -> list[str]:
     for key in LEGACY_MODEL_KEYS:
         if key not in tree or tree[key] is None:
             continue
-        if key == "pretrained" and _mentions(model, tree[key]):
-            continue  # a helper variable (Swin configs: init_cfg=dict(checkpoint=pretrained))
+        if key == "pretrained" and ("pretrained" in model or _mentions(model, tree[key])):
+            # a helper variable (Swin configs: init_cfg=dict(checkpoint=pretrained)), or the model
+            # says what it wants itself (model.pretrained=None)
+            continue
         outer_at = tree.origin_of(key) if isinstance(tree, ConfigDict) else None
         if model.get(key) is not None:
             inner_at = model.origin_of(key)
