@@ -1,6 +1,12 @@
 """``segdet train`` killed with SIGKILL at 20 random (seeded) moments — during iterations, checkpoint
 writes and evaluation — and restarted each time with ``--auto-resume`` ends with the same parameters
-as an uninterrupted run, leaves no temporary file and never shows a traceback."""
+as an uninterrupted run, leaves no temporary file and never shows a traceback.
+
+The moments are chosen by output, not by time: run ``k`` is killed as soon as it prints the
+``n``-th line of a seeded kind (an iteration log line, "Saving checkpoint", a validation line),
+counted from its resume point. A run gets at most one epoch further before it dies, so with more
+epochs than kills every one of the 20 runs is killed, on any machine and under any load.
+"""
 from __future__ import annotations
 
 import os
@@ -8,32 +14,32 @@ import random
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
 from fault_helpers import SEGDET, TOY_DIR, run_segdet
 
-EPOCHS = 6
 KILLS = 20
+EPOCHS = KILLS + 2  # each killed run finishes at most one epoch: the 20th kill still comes
 ARGS = ("--seed", "0", "--device", "cpu", "--cfg-options", f"runner.max_epochs={EPOCHS}",
         "log_config.interval=1")
 
 
-def _killed_run(cfg, work, cwd, trigger: str, delay: float) -> tuple[bool, str]:
-    """Start ``train --auto-resume``; SIGKILL it ``delay`` s after the first line containing ``trigger``
-    that comes after its resume point. Returns (killed, output)."""
+def _killed_run(cfg, work, cwd, trigger: str, occurrence: int) -> tuple[bool, str]:
+    """Start ``train --auto-resume``; SIGKILL it on the ``occurrence``-th line containing ``trigger``
+    after its resume point. Returns (killed, output)."""
     env = dict(os.environ, PYTHONPATH=str(TOY_DIR), OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([SEGDET, "train", str(cfg), "--work-dir", str(work), "--auto-resume", *ARGS],
                             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     assert proc.stdout is not None
     started = False
+    seen = 0
     for line in proc.stdout:
         lines.append(line)
         started = started or "Start running" in line
-        if started and trigger in line:
-            time.sleep(delay)
+        seen += started and trigger in line
+        if seen == occurrence:
             proc.send_signal(signal.SIGKILL)
             break
     rest = proc.communicate(timeout=600)[0] or ""
@@ -52,14 +58,15 @@ def test_fault_sigkill_at_random_moments_then_auto_resume(tmp_path, toy_config):
     kills = 0
     for attempt in range(KILLS):
         trigger = rng.choice(["Epoch [", "Saving checkpoint", "Epoch(val)"])
-        killed, out = _killed_run(cfg, work, tmp_path, trigger, rng.uniform(0.0, 0.15))
+        # iteration lines: 4 per epoch, so the kill lands inside the first epoch after the resume
+        occurrence = rng.randint(1, 4) if trigger == "Epoch [" else 1
+        killed, out = _killed_run(cfg, work, tmp_path, trigger, occurrence)
         assert "Traceback" not in out, out[-3000:]
         if attempt and (work / "latest.pth").exists():
             assert "auto-resume: resuming from" in out or "starting from scratch" in out, out[-3000:]
-        if not killed:
-            break  # the run finished before the trigger came
+        assert killed, f"run {attempt} ended before its trigger {trigger!r} #{occurrence}:\n{out[-3000:]}"
         kills += 1
-    assert kills >= KILLS // 2
+    assert kills == KILLS
     final = run_segdet("train", str(cfg), "--work-dir", str(work), "--auto-resume", *ARGS, cwd=tmp_path)
     assert final.returncode == 0, final.stdout[-3000:] + final.stderr[-3000:]
     assert not list(work.glob("*.tmp")) and not list(work.glob(".*.tmp"))
