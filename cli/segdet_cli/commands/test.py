@@ -178,13 +178,10 @@ def _show_fn(score_thr: float = 0.3, opacity: float = 0.5, palette: Any = None) 
     """Detection results through ``segdet.apis.inference.show_result`` (boxes of score >= ``score_thr``),
     segmentation maps laid over the image at ``opacity`` in ``palette`` colours (MMSegmentation's
     ``--opacity``), anything else through the engine's drawing."""
-    try:
-        from segdet.apis.inference import show_result
-    except ImportError:
-        show_result = None
+    from segdet.apis.inference import show_result
 
     def show(filename: str, result: Any, classes: Any, out_file: str) -> None:
-        if isinstance(result, dict) and "bboxes" in result and show_result is not None:
+        if isinstance(result, dict) and "bboxes" in result:
             show_result(filename, result, class_names=classes, score_thr=score_thr, out_file=out_file)
         elif getattr(result, "dim", lambda: 0)() == 2:
             overlay_segmentation(filename, result, palette, opacity, out_file)
