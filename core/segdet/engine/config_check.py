@@ -35,7 +35,6 @@ _DATA_KEYS = ("samples_per_gpu", "workers_per_gpu", "train", "val", "test", "per
               "train_dataloader", "val_dataloader", "test_dataloader", "pin_memory", "bad_samples")
 _LOG_KEYS = ("interval", "hooks", "ignore_last", "reset_flag", "by_epoch")
 _GRAD_CLIP_KEYS = ("max_norm", "norm_type", "error_if_nonfinite")
-_EVAL_PASSED_ON = ("type", "gpu_collect", "tmpdir", "dynamic_intervals")
 
 
 def _where(section: Any, key: str, fallback: str) -> str:

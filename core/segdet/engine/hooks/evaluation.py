@@ -1,6 +1,7 @@
 """Evaluate on the validation set during training and keep the best checkpoint (MMDetection's EvalHook)."""
 from __future__ import annotations
 
+import bisect
 import inspect
 import math
 import os
@@ -42,7 +43,8 @@ class EvalHook(Hook):
                  metric: Any | None = None, classwise: bool | None = None,
                  eval_kwargs: dict | None = None, test_fn: Callable[..., list] | None = None,
                  greater_keys: Sequence[str] | None = None, less_keys: Sequence[str] | None = None,
-                 out_dir: str | None = None) -> None:
+                 out_dir: str | None = None,
+                 dynamic_intervals: Sequence[tuple[int, int]] | None = None) -> None:
         if interval <= 0:
             raise ValueError(f"evaluation.interval must be a positive number, got {interval}")
         if start is not None and start < 0:
@@ -50,6 +52,14 @@ class EvalHook(Hook):
         if save_best is not None and not isinstance(save_best, str):
             raise TypeError(f"evaluation.save_best must be a str or None, got {save_best!r}")
         self.dataloader, self.start, self.interval, self.by_epoch = dataloader, start, interval, by_epoch
+        # MMDetection 2.x's dynamic_intervals=[(milestone, interval), ...]: from each milestone
+        # (epochs or iterations, 1-based like the progress it is compared with) the interval changes
+        pairs = [tuple(p) for p in (dynamic_intervals or [])]
+        if any(len(p) != 2 or int(p[1]) <= 0 for p in pairs) or [p[0] for p in pairs] != sorted(p[0] for p in pairs):
+            raise ValueError(f"evaluation.dynamic_intervals must be ascending (milestone, interval > 0) "
+                             f"pairs, got {dynamic_intervals!r}")
+        self._milestones = [0] + [int(p[0]) for p in pairs]
+        self._intervals = [interval] + [int(p[1]) for p in pairs]
         self.eval_kwargs = dict(eval_kwargs or {})
         if metric is not None:
             self.eval_kwargs["metric"] = metric
@@ -150,6 +160,7 @@ class EvalHook(Hook):
 
     def _should_evaluate(self, runner: RunnerState) -> bool:
         current = runner.epoch if self.by_epoch else runner.iter
+        self.interval = self._intervals[bisect.bisect(self._milestones, current + 1) - 1]
         if self.start is None:
             return (current + 1) % self.interval == 0
         if current + 1 < self.start:
@@ -217,7 +228,7 @@ class EvalHook(Hook):
 
 #: MMCV's result-collection keys and MMSegmentation's test-loop modes: accepted, unused (results
 #: are gathered whole, masks as RLE)
-_LOOP_KEYS = ("type", "gpu_collect", "tmpdir", "dynamic_intervals", "pre_eval", "efficient_test")
+_LOOP_KEYS = ("type", "gpu_collect", "tmpdir", "pre_eval", "efficient_test")
 
 
 def split_evaluation_cfg(eval_cfg: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
