@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,17 @@ def _records(path: Path):
             yield record
 
 
+def _finished_records(path: Path, timeout: float = 30.0) -> list:
+    """The run file's records once its ``exit`` record is there (W&B's service process may still be
+    writing when ``finish`` returns)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records = list(_records(path))
+        if any(r.WhichOneof("record_type") == "exit" for r in records) or time.monotonic() > deadline:
+            return records
+        time.sleep(0.2)
+
+
 def test_offline_run_has_tags_config_and_metrics(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_SILENT", "true")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
@@ -49,7 +61,7 @@ def test_offline_run_has_tags_config_and_metrics(tmp_path, monkeypatch):
     runner.run([linear_batches(4, in_features=3, out_features=1)], [("train", 1)])
 
     (run_file,) = (tmp_path / "work" / "wandb").glob("offline-run-*/run-*.wandb")
-    records = list(_records(run_file))
+    records = _finished_records(run_file)
     (run,) = [r.run for r in records if r.WhichOneof("record_type") == "run"]
     assert list(run.tags) == ["base", "exp-a", "shapes"]
     config = {i.key: json.loads(i.value_json) for i in run.config.update}
@@ -72,7 +84,8 @@ def test_work_dir_files_logged_as_an_artifact(tmp_path, monkeypatch):
         log_config=dict(interval=2, hooks=[dict(type="TextLoggerHook"), hook])))
     runner.run([linear_batches(4, in_features=3, out_features=1)], [("train", 1)])
     (run_file,) = (tmp_path / "work" / "wandb").glob("offline-run-*/run-*.wandb")
-    artifacts = [r.artifact for r in _records(run_file) if r.WhichOneof("record_type") == "artifact"]
+    records = _finished_records(run_file)
+    artifacts = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
     assert len(artifacts) == 1 and artifacts[0].type == "model"
     names = {Path(e.path).name for e in artifacts[0].manifest.contents}
     assert any(n.endswith(".log.json") for n in names)  # the JSON log TextLoggerHook wrote
