@@ -88,26 +88,19 @@ def refuse_show() -> None:
 
 def overlay_segmentation(filename: str, seg: Any, palette: Any, opacity: float, out_file: str) -> None:
     """Write ``filename`` with the (H, W) class map ``seg`` laid over it: ``image * (1 - opacity) +
-    colour * opacity`` (MMSegmentation's ``show_result``); ``palette`` is RGB per class (random with
-    seed 42 when None, as MMSegmentation), pixels of 255 keep the image."""
+    colour * opacity`` (MMSegmentation's ``show_result``, ``--opacity``); ``palette`` is RGB per class,
+    pixels of 255 keep the image. Drawn by :mod:`segdet.visualization`, as browse-dataset draws."""
     import cv2
-    import numpy as np
+
+    from segdet.visualization.draw import draw_semantic, write_image
 
     img = cv2.imread(filename)
     if img is None:
         return
-    labels = np.asarray(seg.cpu() if hasattr(seg, "cpu") else seg).astype(np.int64)
-    if labels.shape != img.shape[:2]:
+    shape = tuple(seg.shape[-2:]) if hasattr(seg, "shape") else None
+    if shape != img.shape[:2]:
         return
-    n = int(labels[labels != 255].max(initial=0)) + 1
-    colours = np.asarray(palette if palette is not None and len(palette) >= n
-                         else np.random.RandomState(42).randint(0, 255, size=(max(n, 1), 3)), dtype=np.float64)
-    valid = (labels >= 0) & (labels < len(colours))
-    out = img.astype(np.float64)
-    bgr = colours[:, ::-1]
-    out[valid] = out[valid] * (1 - opacity) + bgr[labels[valid]] * opacity
-    os.makedirs(os.path.dirname(os.path.abspath(out_file)), exist_ok=True)
-    cv2.imwrite(out_file, np.clip(out, 0, 255).astype(np.uint8))
+    write_image(draw_semantic(img, seg, palette=palette, alpha=opacity, legend=False), out_file)
 
 
 def fuse_conv_bn(module: Any) -> int:
