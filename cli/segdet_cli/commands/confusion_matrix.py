@@ -188,9 +188,9 @@ def confusion_matrix(config: str, results_file: str, out_dir: str, score_thr: fl
     else:
         if not hasattr(dataset, "get_ann_info"):
             raise click.ClickException(f"{type(dataset).__name__} has no get_ann_info(idx): cannot read ground truth")
-        gts = [(np.asarray(a["bboxes"], np.float64).reshape(-1, 4), np.asarray(a["labels"], np.int64))
-               for a in (dataset.get_ann_info(i) for i in range(len(dataset)))]
-        matrix = detection_confusion(gts, results, len(classes), score_thr, tp_iou_thr)
+        boxes_gt = [(np.asarray(a["bboxes"], np.float64).reshape(-1, 4), np.asarray(a["labels"], np.int64))
+                    for a in (dataset.get_ann_info(i) for i in range(len(dataset)))]
+        matrix = detection_confusion(boxes_gt, results, len(classes), score_thr, tp_iou_thr)
         names = classes + ["background"]
     os.makedirs(out_dir, exist_ok=True)
     out_file = os.path.join(out_dir, "confusion_matrix.png")

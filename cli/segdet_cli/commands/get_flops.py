@@ -52,7 +52,7 @@ def count_flops(model: Any, shape: tuple[int, int]) -> tuple[dict[str, int], int
 
     device = next(iter(model.parameters()), torch.zeros(())).device
     img = torch.zeros(1, 3, *shape, device=device)
-    counter = FlopCounterMode(display=False, depth=None)
+    counter = FlopCounterMode(display=False, depth=None)  # type: ignore[arg-type]  # None: every depth
     with torch.no_grad(), counter:
         _Run()(img)
     root = "_Run.model"
