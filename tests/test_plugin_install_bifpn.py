@@ -52,13 +52,13 @@ def _version() -> str:
     return match.group(1)
 
 
-def _mirror_without_plugin(site: Path, mirror: Path) -> None:
+def _mirror_without_plugin(site: Path, mirror: Path, pkg: str = PKG, plugin: Path = PLUGIN) -> None:
     mirror.mkdir()
     for entry in site.iterdir():
         name = entry.name.lower().replace("-", "_")
-        if PKG in name:
+        if pkg in name:
             continue
-        if entry.suffix == ".pth" and str(PLUGIN) in entry.read_text(errors="replace"):
+        if entry.suffix == ".pth" and str(plugin) in entry.read_text(errors="replace"):
             continue  # a path-style editable install of this plugin
         (mirror / entry.name).symlink_to(entry)
 
@@ -72,8 +72,8 @@ def _fresh_venv(tmp: Path, mirror: Path) -> Path:
     return python
 
 
-def _components(python: Path, env: dict[str, str]) -> tuple[list[dict[str, str]], str]:
-    cli = (python, "-m", "segdet_cli.main", "list-components", "--group", "necks")
+def _components(python: Path, env: dict[str, str], group: str = "necks") -> tuple[list[dict[str, str]], str]:
+    cli = (python, "-m", "segdet_cli.main", "list-components", "--group", group)
     as_json = _run(*cli, "--json", env=env).stdout
     table = _run(*cli, env=env).stdout
     return json.loads(as_json), table
@@ -137,3 +137,31 @@ def test_bifpn_wheel_installs_lists_builds_and_uninstalls(tmp_path: Path) -> Non
     assert "UnknownComponentError" in failed.stderr and "'BiFPN'" in failed.stderr, failed.stderr
 
     assert sorted(p.name for p in site.iterdir()) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("folder, dist, pkg, hook", [
+    ("plugins/hooks/wandb", "segdet-hook-wandb", "segdet_hook_wandb", "WandbLoggerHook"),
+    ("plugins/hooks/mlflow", "segdet-hook-mlflow", "segdet_hook_mlflow", "MlflowLoggerHook"),
+])
+def test_logger_hook_wheels_install_by_name_and_list(tmp_path: Path, folder: str, dist: str, pkg: str,
+                                                     hook: str) -> None:
+    """The logger hook distributions install by name from a wheel folder like the others, and list."""
+    plugin = ROOT / folder
+    src = tmp_path / "src"
+    shutil.copytree(plugin, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "tests"))
+    wheels = tmp_path / "wheels"
+    _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", wheels, src)
+    mirror = tmp_path / "dev-site-packages"
+    _mirror_without_plugin(Path(sysconfig.get_paths()["purelib"]), mirror, pkg, plugin)
+    python = _fresh_venv(tmp_path, mirror)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    rows, _ = _components(python, env, "hooks")
+    assert hook not in {r["name"] for r in rows}
+    pip = (sys.executable, "-m", "pip", "--python", python)
+    _run(*pip, "install", "-q", "--no-deps", "--no-index", "--find-links", wheels, dist, env=env)
+    rows, _ = _components(python, env, "hooks")
+    assert [(r["distribution"], r["state"]) for r in rows if r["name"] == hook] == [(dist, "ok")]
+    _run(*pip, "uninstall", "-y", "-q", dist, env=env)
+    rows, _ = _components(python, env, "hooks")
+    assert hook not in {r["name"] for r in rows}
