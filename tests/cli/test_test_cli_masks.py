@@ -10,7 +10,6 @@ by ``--eval`` with no core edit.
 from __future__ import annotations
 
 import json
-import pickle
 import sys
 import textwrap
 from pathlib import Path
@@ -155,7 +154,7 @@ def test_eval_bbox_segm_and_a_registered_metric(setup: dict[str, Any]) -> None:
     pkl = setup["tmp"] / "raw.pkl"
     out = _values(_run("test", setup["cfg"], setup["ckpt"], "--device", "cpu", "--out", str(pkl),
                        "--eval", "bbox", "segm", "MaskPixelCount"))
-    raw = pickle.loads(pkl.read_bytes())  # the test loop keeps masks as RLE, one per box
+    raw = torch.load(pkl, weights_only=True)  # the test loop keeps masks as RLE, one per box
     assert len(raw) == 4 and all(len(r["masks"]) == len(r["bboxes"]) for r in raw)
     assert all(m["size"] == [64, 64] and isinstance(m["counts"], str) for r in raw for m in r["masks"])
     assert float(out["bbox_mAP"]) == 1.0 and float(out["segm_mAP"]) == 1.0

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -67,7 +66,7 @@ def test_detection_matrix_with_background(shapes):
     results = [dict(bboxes=torch.tensor(pred_boxes, dtype=torch.float32), scores=torch.tensor(scores),
                     labels=torch.tensor(pred_labels)),
                dict(bboxes=torch.zeros(0, 4), scores=torch.zeros(0), labels=torch.zeros(0, dtype=torch.long))]
-    (shapes / "det.pkl").write_bytes(pickle.dumps(results))
+    torch.save(results, shapes / "det.pkl")
 
     expected = np.zeros((4, 4), np.int64)
     expected[labels0[0], wrong] += 1  # confused
@@ -93,7 +92,7 @@ def test_segmentation_pixel_matrix(shapes):
     preds = [g.copy() for g in gts]
     preds[0][preds[0] == 2] = 3  # every square pixel of the first image called triangle
     preds[1][:8] = 0  # the top rows of the second called background
-    (shapes / "seg.pkl").write_bytes(pickle.dumps([torch.from_numpy(p) for p in preds]))
+    torch.save([torch.from_numpy(p) for p in preds], shapes / "seg.pkl")
     expected = np.zeros((4, 4), np.int64)
     for g, p in zip(gts, preds):
         np.add.at(expected, (g.ravel(), p.ravel()), 1)
@@ -110,6 +109,23 @@ def test_confusion_matrix_errors(shapes):
     cfg = str(ROOT / "configs" / "retinanet" / "retinanet_r18_fpn_shapes.py")
     proc = _segdet("confusion-matrix", cfg, "nope.pkl", cwd=shapes, check=False)
     assert proc.returncode != 0 and "nope.pkl" in proc.stderr and "segdet test" in proc.stderr
-    (shapes / "short.pkl").write_bytes(pickle.dumps([]))
+    torch.save([], shapes / "short.pkl")
     proc = _segdet("confusion-matrix", cfg, "short.pkl", cwd=shapes, check=False)
     assert proc.returncode != 0 and "holds 0 results" in proc.stderr and "2 images" in proc.stderr
+
+
+def test_confusion_matrix_never_unpickles_a_results_file_that_could_run_code(shapes):
+    marker = shapes / "pwned"
+    maker = shapes / "_make_evil.py"
+    maker.write_text(
+        "import os, pickle, sys\n"
+        "class Payload:\n"
+        "    def __reduce__(self):\n"
+        "        return (os.system, ('touch ' + sys.argv[2],))\n"
+        "open(sys.argv[1], 'wb').write(pickle.dumps([Payload()]))\n")
+    subprocess.run([sys.executable, str(maker), str(shapes / "evil.pkl"), str(marker)], check=True, timeout=120)
+    cfg = str(ROOT / "configs" / "retinanet" / "retinanet_r18_fpn_shapes.py")
+    proc = _segdet("confusion-matrix", cfg, "evil.pkl", cwd=shapes, check=False)
+    assert proc.returncode != 0 and "evil.pkl" in proc.stderr and "cannot read these results safely" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not marker.exists()

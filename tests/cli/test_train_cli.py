@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY_DIR = ROOT / "tests" / "engine"
@@ -81,7 +81,7 @@ def test_train_resume_test_cycle(tmp_path):
     proc = _segdet("test", str(cfg), str(work / "latest.pth"), "--eval", "bbox", "--out", str(out),
                    "--device", "cpu", cwd=tmp_path)
     assert "bbox_mAP:" in proc.stdout and "bbox_mAP_50:" in proc.stdout
-    results = pickle.loads(out.read_bytes())
+    results = torch.load(out, weights_only=True)
     assert len(results) == 4 and set(results[0]) == {"bboxes", "scores", "labels"}
 
 
@@ -144,8 +144,8 @@ def test_aug_test_uses_flip_and_scales(tmp_path):
     aug = _segdet("test", str(cfg), str(work / "latest.pth"), "--eval", "bbox", "--aug-test", "--out",
                   str(tmp_path / "b.pkl"), cwd=tmp_path)
     assert "bbox_mAP" in plain.stdout and "bbox_mAP" in aug.stdout
-    a = pickle.loads((tmp_path / "a.pkl").read_bytes())
-    b = pickle.loads((tmp_path / "b.pkl").read_bytes())
+    a = torch.load((tmp_path / "a.pkl"), weights_only=True)
+    b = torch.load((tmp_path / "b.pkl"), weights_only=True)
     assert len(a) == len(b) == 4
     assert any(not (x["bboxes"] == y["bboxes"]).all() for x, y in zip(a, b))  # flip changes the merge
 
@@ -204,6 +204,6 @@ def test_real_retinanet_on_shapes(tmp_path):
                        "--show-dir", str(tmp_path / f"show{len(extra)}"), "--device", "cpu", *extra,
                        "--cfg-options", *_TINY_RETINA, cwd=tmp_path)
         assert "bbox_mAP:" in proc.stdout
-        results = pickle.loads(out.read_bytes())
+        results = torch.load(out, weights_only=True)
         assert len(results) == 4 and results[0]["bboxes"].shape[-1] == 4
         assert len(list((tmp_path / f"show{len(extra)}").glob("*.png"))) == 4

@@ -4,7 +4,6 @@ device selection (--gpus, --gpu-ids, --gpu-id), --launcher slurm|mpi, --show, --
 from __future__ import annotations
 
 import os
-import pickle
 import subprocess
 import sys
 import textwrap
@@ -161,7 +160,7 @@ def test_segmentor_aug_test_ratios_show_dir_and_opacity(tmp_path):
     proc = _segdet("test", str(SEG_CONFIG), str(ckpt), "--aug-test", "--show-dir", str(show_dir), "--opacity", "0.8",
                    "--out", str(tmp_path / "res.pkl"), "--device", "cpu", *opts, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    results = pickle.loads((tmp_path / "res.pkl").read_bytes())
+    results = torch.load((tmp_path / "res.pkl"), weights_only=True)
     dataset = loader.dataset
     name = dataset.img_infos[0]["filename"]
     original = cv2.imread(str(Path(dataset.img_dir) / name)).astype(np.float64)

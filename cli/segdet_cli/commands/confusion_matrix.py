@@ -10,7 +10,6 @@ Segmentation counts pixels: ``[gt class, predicted class]``, ignored pixels left
 from __future__ import annotations
 
 import os
-import pickle
 from collections.abc import Sequence
 from typing import Any
 
@@ -134,11 +133,18 @@ def _load_results(path: str) -> list[Any]:
                                    "`segdet test CFG CKPT --out results.pkl`")
     if not path.endswith((".pkl", ".pickle")):
         raise click.ClickException(f"{path}: expected a .pkl written by `segdet test --out results.pkl`")
+    from segdet.errors import CheckpointError
+    from segdet.models.weights import safe_torch_load
+
     try:
-        with open(path, "rb") as f:
-            results = pickle.load(f)  # noqa: S301 - the user's own results file, as MMDetection reads it
-    except Exception as err:
-        raise click.ClickException(f"{path}: not a readable pickle ({type(err).__name__}: {err})") from err
+        # weights_only: a results file, like a checkpoint, never runs code when read
+        results = safe_torch_load(path)
+    except CheckpointError as err:
+        raise click.ClickException(
+            f"{path}: cannot read these results safely ({err}). segdet reads the files `segdet test --out "
+            "results.pkl` writes (torch.save, loaded with weights_only=True); a plain pickle, such as "
+            "MMDetection's, is not unpickled because that could run code: re-create it with segdet test --out"
+        ) from err
     if not isinstance(results, list):
         raise click.ClickException(f"{path}: holds a {type(results).__name__}, expected the list of per-image "
                                    "results `segdet test --out` writes")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import pickle
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -75,11 +74,14 @@ def _to_plain_python(obj: Any) -> Any:
 
 
 def save_results(results: list[Any], out: str) -> None:
-    """``.pkl``: pickled results (tensors kept); ``.json``: lists of numbers."""
+    """``.pkl``: the results with their tensors, written by ``torch.save`` so that reading them back
+    (``torch.load(weights_only=True)``, as ``segdet confusion-matrix`` does) never runs code;
+    ``.json``: lists of numbers."""
+    import torch
+
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     if out.endswith((".pkl", ".pickle")):
-        with open(out, "wb") as f:
-            pickle.dump(results, f)
+        torch.save(results, out)
     elif out.endswith(".json"):
         with open(out, "w") as f:
             json.dump(_to_plain_python(results), f)
