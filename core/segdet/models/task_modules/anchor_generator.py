@@ -1,31 +1,15 @@
 """Multi-level anchor generator for anchor-based dense heads (MMDetection 2.x semantics)."""
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Union
 
 import torch
 from torch import Tensor
 
+from ._prior_grid import Stride, _check_num_levels, _meshgrid, _pair, _valid_flags
+
 __all__ = ["AnchorGenerator"]
-
-Stride = Union[int, Sequence[int]]
-
-
-def _pair(stride: Stride) -> tuple[int, int]:
-    if isinstance(stride, (int, float)):
-        return int(stride), int(stride)
-    w, h = stride
-    return int(w), int(h)
-
-
-def _meshgrid(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    # Row-major: x varies fastest, matching MMDetection's prior order.
-    xx = x.repeat(y.shape[0])
-    yy = y.view(-1, 1).repeat(1, x.shape[0]).view(-1)
-    return xx, yy
-
 
 class AnchorGenerator:
     """Anchors of several feature levels, each a grid of shifted base anchors.
@@ -167,11 +151,7 @@ class AnchorGenerator:
         Returns:
             One ``(H*W*A, 4)`` tensor per level.
         """
-        if len(featmap_sizes) != self.num_levels:
-            raise ValueError(
-                f"AnchorGenerator.grid_priors: got {len(featmap_sizes)} feature map sizes for "
-                f"{self.num_levels} levels"
-            )
+        _check_num_levels("AnchorGenerator", featmap_sizes, self.num_levels)
         return [
             self.single_level_grid_priors(featmap_sizes[i], i, dtype=dtype, device=device)
             for i in range(self.num_levels)
@@ -210,19 +190,7 @@ class AnchorGenerator:
         Returns:
             One ``(H*W*A,)`` bool tensor per level.
         """
-        h, w = int(pad_shape[0]), int(pad_shape[1])
-        flags = []
-        for i in range(self.num_levels):
-            stride_w, stride_h = self.strides[i]
-            feat_h, feat_w = featmap_sizes[i]
-            valid_h = min(int(math.ceil(h / stride_h)), feat_h)
-            valid_w = min(int(math.ceil(w / stride_w)), feat_w)
-            flags.append(
-                _single_level_valid_flags(
-                    (feat_h, feat_w), (valid_h, valid_w), self.num_base_priors[i], device
-                )
-            )
-        return flags
+        return _valid_flags(self.strides, featmap_sizes, pad_shape, self.num_base_priors, device)
 
     def __repr__(self) -> str:
         return (
@@ -231,19 +199,3 @@ class AnchorGenerator:
             f"scale_major={self.scale_major}, center_offset={self.center_offset})"
         )
 
-
-def _single_level_valid_flags(
-    featmap_size: tuple[int, int],
-    valid_size: tuple[int, int],
-    num_base_priors: int,
-    device: Union[str, torch.device],
-) -> Tensor:
-    feat_h, feat_w = featmap_size
-    valid_h, valid_w = valid_size
-    valid_x = torch.zeros(feat_w, dtype=torch.bool, device=device)
-    valid_y = torch.zeros(feat_h, dtype=torch.bool, device=device)
-    valid_x[:valid_w] = True
-    valid_y[:valid_h] = True
-    valid_xx, valid_yy = _meshgrid(valid_x, valid_y)
-    valid = valid_xx & valid_yy
-    return valid[:, None].expand(valid.size(0), num_base_priors).reshape(-1)

@@ -1,14 +1,13 @@
 """Multi-level point generator for anchor-free dense heads (FCOS)."""
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Union
 
 import torch
 from torch import Tensor
 
-from .anchor_generator import Stride, _meshgrid, _pair, _single_level_valid_flags
+from ._prior_grid import Stride, _check_num_levels, _meshgrid, _pair, _valid_flags
 
 __all__ = ["MlvlPointGenerator"]
 
@@ -60,11 +59,7 @@ class MlvlPointGenerator:
             One ``(H*W, 2)`` (``x, y``) or ``(H*W, 4)`` (``x, y, stride_w,
             stride_h``) tensor per level; locations are row-major.
         """
-        if len(featmap_sizes) != self.num_levels:
-            raise ValueError(
-                f"MlvlPointGenerator.grid_priors: got {len(featmap_sizes)} feature map sizes for "
-                f"{self.num_levels} levels"
-            )
+        _check_num_levels("MlvlPointGenerator", featmap_sizes, self.num_levels)
         return [
             self.single_level_grid_priors(featmap_sizes[i], i, dtype, device, with_stride)
             for i in range(self.num_levels)
@@ -97,14 +92,7 @@ class MlvlPointGenerator:
         device: Union[str, torch.device] = "cpu",
     ) -> list[Tensor]:
         """One ``(H*W,)`` bool tensor per level: points inside the padded image."""
-        h, w = int(pad_shape[0]), int(pad_shape[1])
-        flags = []
-        for i in range(self.num_levels):
-            stride_w, stride_h = self.strides[i]
-            feat_h, feat_w = featmap_sizes[i]
-            valid = (min(int(math.ceil(h / stride_h)), feat_h), min(int(math.ceil(w / stride_w)), feat_w))
-            flags.append(_single_level_valid_flags((feat_h, feat_w), valid, 1, device))
-        return flags
+        return _valid_flags(self.strides, featmap_sizes, pad_shape, self.num_base_priors, device)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(strides={self.strides}, offset={self.offset})"
