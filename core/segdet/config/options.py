@@ -9,7 +9,7 @@ Keys are dotted paths and may index lists: ``data.test.pipeline.1.img_scale``.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Union
 
 from ..errors import CfgOptionsError
@@ -59,12 +59,14 @@ def parse_cfg_options(items: Union[Iterable[str], str, None]) -> CfgOptions:
     return result
 
 
-def _split_top(text: str) -> list[str]:
-    """Split at commas outside brackets and quotes."""
-    parts: list[str] = []
+def _outside_quotes(text: str) -> Iterator[tuple[int, str, int]]:
+    """Index, character and bracket depth after it, of every character outside quotes.
+
+    Raises ``ValueError`` on a closing bracket that does not match, and, once the
+    whole text is read, on an unclosed quote or bracket.
+    """
     stack: list[str] = []
     quote = ""
-    start = 0
     i = 0
     while i < len(text):
         ch = text[i]
@@ -75,19 +77,27 @@ def _split_top(text: str) -> list[str]:
                 quote = ""
         elif ch in "'\"":
             quote = ch
-        elif ch in _OPEN:
-            stack.append(_OPEN[ch])
-        elif ch in ")]}":
-            if not stack or stack.pop() != ch:
+        else:
+            if ch in _OPEN:
+                stack.append(_OPEN[ch])
+            elif ch in ")]}" and (not stack or stack.pop() != ch):
                 raise ValueError(f"unbalanced {ch!r} in {text!r}")
-        elif ch == "," and not stack:
-            parts.append(text[start:i])
-            start = i + 1
+            yield i, ch, len(stack)
         i += 1
     if quote:
         raise ValueError(f"unclosed quote {quote} in {text!r}")
     if stack:
         raise ValueError(f"missing {stack[-1]!r} in {text!r}")
+
+
+def _split_top(text: str) -> list[str]:
+    """Split at commas outside brackets and quotes."""
+    parts: list[str] = []
+    start = 0
+    for i, ch, depth in _outside_quotes(text):
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
     parts.append(text[start:])
     return parts
 
@@ -142,25 +152,9 @@ def _parse_item(text: str) -> Any:
 
 def _matching_close(text: str) -> int:
     """Index of the bracket closing ``text[0]``."""
-    depth = 0
-    quote = ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in _OPEN:
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
+    for i, ch, depth in _outside_quotes(text):
+        if depth == 0 and ch in ")]}":
+            return i
     raise ValueError(f"missing closing bracket in {text!r}")
 
 
