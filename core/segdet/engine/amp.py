@@ -9,7 +9,7 @@ from typing import Any, Union
 import attrs
 import torch
 
-__all__ = ["AmpSettings", "amp_settings"]
+__all__ = ["AmpSettings", "StaticGradScaler", "amp_settings"]
 
 _DTYPES = {"float16": torch.float16, "fp16": torch.float16, "half": torch.float16,
            "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
@@ -35,9 +35,22 @@ class AmpSettings:
             return None
         if self.loss_scale == "dynamic":
             return torch.amp.GradScaler(self.device_type)
-        scale = float(self.loss_scale)  # a static scale: never grow, never back off
-        return torch.amp.GradScaler(self.device_type, init_scale=scale, growth_factor=1.0,
-                                    backoff_factor=1.0, growth_interval=2**31 - 1)
+        return StaticGradScaler(self.device_type, float(self.loss_scale))
+
+
+class StaticGradScaler(torch.amp.GradScaler):
+    """A GradScaler whose scale never moves (``fp16=dict(loss_scale=512.)``, MMCV's static scale).
+
+    A step with non-finite gradients is still skipped. torch's GradScaler refuses a growth
+    factor of 1, so :meth:`update` puts the fixed scale back after every step instead.
+    """
+
+    def __init__(self, device: str, scale: float) -> None:
+        super().__init__(device, init_scale=scale)
+        self.static_scale = scale
+
+    def update(self, new_scale: Union[float, torch.Tensor, None] = None) -> None:
+        super().update(self.static_scale if new_scale is None else new_scale)
 
 
 def amp_settings(fp16: dict | None, device: Union[str, torch.device],
