@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Callable, ClassVar
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -15,6 +14,7 @@ from ...registry import build, describe_location, resolve
 from ...registry.slots import Slot
 from ..builder import build_downstream
 from ..decode_heads import resize
+from ..loss_parsing import parse_losses
 
 __all__ = ["EncoderDecoder"]
 
@@ -306,36 +306,12 @@ class EncoderDecoder(nn.Module):
         return self.forward_test(img, img_metas, **kwargs)
 
     # ----------------------------------------------------------------- runner API
-    @staticmethod
-    def _parse_losses(losses: Mapping[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
-        log_tensors: dict[str, torch.Tensor] = {}
-        for name, value in losses.items():
-            if isinstance(value, torch.Tensor):
-                log_tensors[name] = value.mean()
-            elif isinstance(value, (list, tuple)):
-                log_tensors[name] = sum(v.mean() for v in value)  # type: ignore[assignment]
-            else:
-                raise TypeError(f"loss {name!r} is a {type(value).__name__}, expected a Tensor or a list of them")
-        terms = [v for k, v in log_tensors.items() if "loss" in k]
-        if not terms:
-            raise ValueError(f"no loss term among {sorted(log_tensors)}: keys containing 'loss' are summed")
-        loss = torch.stack([t.reshape(()) for t in terms]).sum()
-        log_tensors["loss"] = loss
-        log_vars: dict[str, float] = {}
-        distributed = dist.is_available() and dist.is_initialized()
-        for name, value in log_tensors.items():
-            value = value.detach().clone().reshape(())
-            if distributed:
-                dist.all_reduce(value.div_(dist.get_world_size()))
-            log_vars[name] = float(value.item())
-        return loss, log_vars
-
     def train_step(self, data: Mapping[str, Any], optimizer: Any = None) -> dict[str, Any]:
         """``dict(loss, log_vars, num_samples)`` for one batch; the optimizer hook steps."""
-        loss, log_vars = self._parse_losses(self(**data))
+        loss, log_vars = parse_losses(self(**data))
         return {"loss": loss, "log_vars": log_vars, "num_samples": len(data["img_metas"])}
 
     def val_step(self, data: Mapping[str, Any], optimizer: Any = None) -> dict[str, Any]:
         """Losses on a validation batch, in the form of :meth:`train_step`."""
-        loss, log_vars = self._parse_losses(self(**data))
+        loss, log_vars = parse_losses(self(**data))
         return {"loss": loss, "log_vars": log_vars, "num_samples": len(data["img_metas"])}
