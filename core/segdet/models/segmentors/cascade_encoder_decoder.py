@@ -90,10 +90,9 @@ class CascadeEncoderDecoder(EncoderDecoder):
             out = head.forward_test(x, out, img_metas, self.test_cfg)
         return resize(out, img.shape[2:], "bilinear", self.align_corners)
 
-    def forward_train(self, img: torch.Tensor, img_metas: Sequence[Mapping[str, Any]],
-                      gt_semantic_seg: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Losses of every stage (``decode_<i>.*``) and of the auxiliary heads (``aux.*`` / ``aux_<i>.*``)."""
-        x = self.extract_feat(img)
+    def _decode_head_forward_train(self, x: tuple[torch.Tensor, ...], img_metas: Sequence[Mapping[str, Any]],
+                                   gt_semantic_seg: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Losses of every stage (``decode_<i>.*``); :meth:`forward_train` adds the auxiliary heads'."""
         heads = self._heads()
         losses: dict[str, torch.Tensor] = {}
         losses.update(_add_prefix(heads[0].forward_train(x, img_metas, gt_semantic_seg, self.train_cfg),
@@ -105,12 +104,4 @@ class CascadeEncoderDecoder(EncoderDecoder):
                     else heads[i - 1].forward_test(x, prev, img_metas, self.test_cfg))
             losses.update(_add_prefix(heads[i].forward_train(x, prev, img_metas, gt_semantic_seg, self.train_cfg),
                                       f"decode_{i}"))
-        aux: Any = self.auxiliary_head
-        if isinstance(aux, nn.ModuleList):
-            for i, head in enumerate(list(aux)):
-                head_: Any = head
-                losses.update(_add_prefix(head_.forward_train(x, img_metas, gt_semantic_seg, self.train_cfg),
-                                          f"aux_{i}"))
-        elif aux is not None:
-            losses.update(_add_prefix(aux.forward_train(x, img_metas, gt_semantic_seg, self.train_cfg), "aux"))
         return losses

@@ -204,11 +204,19 @@ class EncoderDecoder(nn.Module):
 
     def forward_train(self, img: torch.Tensor, img_metas: Sequence[Mapping[str, Any]],
                       gt_semantic_seg: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Losses of the decode head (``decode.*``) and auxiliary heads (``aux.*`` / ``aux_<i>.*``)."""
+        """Losses of the decode head(s) (``decode.*``) and auxiliary heads (``aux.*`` / ``aux_<i>.*``)."""
         x = self.extract_feat(img)
+        losses = self._decode_head_forward_train(x, img_metas, gt_semantic_seg)
+        losses.update(self._auxiliary_head_forward_train(x, img_metas, gt_semantic_seg))
+        return losses
+
+    def _decode_head_forward_train(self, x: tuple[torch.Tensor, ...], img_metas: Sequence[Mapping[str, Any]],
+                                   gt_semantic_seg: torch.Tensor) -> dict[str, torch.Tensor]:
+        return _add_prefix(self.decode_head.forward_train(x, img_metas, gt_semantic_seg, self.train_cfg), "decode")
+
+    def _auxiliary_head_forward_train(self, x: tuple[torch.Tensor, ...], img_metas: Sequence[Mapping[str, Any]],
+                                      gt_semantic_seg: torch.Tensor) -> dict[str, torch.Tensor]:
         losses: dict[str, torch.Tensor] = {}
-        losses.update(_add_prefix(
-            self.decode_head.forward_train(x, img_metas, gt_semantic_seg, self.train_cfg), "decode"))
         aux: Any = self.auxiliary_head
         if isinstance(aux, nn.ModuleList):
             for i, head in enumerate(list(aux)):
