@@ -24,6 +24,9 @@ _LAZY = {
     "show_result": "segdet.apis.inference:show_result",
     "init_segmentor": "segdet.apis.seg_inference:init_segmentor",
     "inference_segmentor": "segdet.apis.seg_inference:inference_segmentor",
+    "fuse_conv_bn": "segdet.apis.speedups:fuse_conv_bn",
+    "to_channels_last": "segdet.apis.speedups:to_channels_last",
+    "compile_model": "segdet.apis.speedups:compile_model",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -104,27 +104,8 @@ def overlay_segmentation(filename: str, seg: Any, palette: Any, opacity: float, 
 
 
 def fuse_conv_bn(module: Any) -> int:
-    """Fold each BatchNorm that directly follows a convolution among a module's children (in
-    registration order, e.g. ``ConvModule``'s ``conv`` then ``bn``) into that convolution and
-    replace it by ``Identity`` (MMCV's ``fuse_conv_bn``, used by ``--fuse-conv-bn``). Returns the count."""
-    import torch
-    from torch import nn
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    """``--fuse-conv-bn``: :func:`segdet.apis.speedups.fuse_conv_bn` (imported on use: no torch at
+    CLI start-up). Returns the number of BatchNorm layers folded."""
+    from segdet.apis.speedups import fuse_conv_bn as fuse
 
-    count = 0
-    last_conv: tuple[str, Any] | None = None
-    for name, child in list(module.named_children()):
-        if isinstance(child, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)) \
-                and last_conv is not None and child.track_running_stats and child.running_mean is not None:
-            conv_name, conv = last_conv
-            with torch.no_grad():
-                setattr(module, conv_name, fuse_conv_bn_eval(conv.eval(), child.eval()))
-            setattr(module, name, nn.Identity())
-            count += 1
-            last_conv = None
-        elif isinstance(child, nn.modules.conv._ConvNd) and not isinstance(child, nn.modules.conv._ConvTransposeNd):
-            last_conv = (name, child)
-        else:
-            count += fuse_conv_bn(child)
-            last_conv = None
-    return count
+    return fuse(module)
