@@ -15,7 +15,8 @@ import click
 
 from ._common import GreedyOption, fail
 
-__all__ = ["LAUNCHER_CHOICES", "gpu_options", "resolve_gpu_device", "deprecated", "refuse_show"]
+__all__ = ["LAUNCHER_CHOICES", "apply_speedups", "compile_error_message", "deprecated", "fuse_conv_bn", "gpu_options",
+           "refuse_show", "resolve_gpu_device", "speedup_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 LAUNCHER_CHOICES = ("none", "pytorch", "slurm", "mpi")
@@ -109,3 +110,52 @@ def fuse_conv_bn(module: Any) -> int:
     from segdet.apis.speedups import fuse_conv_bn as fuse
 
     return fuse(module)
+
+
+def speedup_options(with_fuse: bool) -> Callable[[F], F]:
+    """``--channels-last`` and ``--compile`` (and ``--fuse-conv-bn`` for test)."""
+    def decorate(func: F) -> F:
+        func = click.option("--compile", "compile_", is_flag=True,
+                            help="Run the backbone and neck through torch.compile (inductor; the first "
+                                 "iterations compile, which takes a while). Checkpoints keep the plain keys.")(func)
+        func = click.option("--channels-last", is_flag=True,
+                            help="Weights and input images in channels-last (NHWC) memory format: faster "
+                                 "convolutions on CUDA and on some CPUs; same results.")(func)
+        if with_fuse:
+            func = click.option("--fuse-conv-bn", is_flag=True,
+                                help="Fold BatchNorm layers into the convolution before them "
+                                     "(faster inference, same output).")(func)
+        return func
+    return decorate
+
+
+def apply_speedups(model: Any, device: Any, logger: Any, fuse: bool = False, channels_last: bool = False,
+                   compile_: bool = False) -> None:
+    """``--fuse-conv-bn`` (on the model in eval mode), ``--channels-last``, ``--compile``, in that
+    order, through :mod:`segdet.apis.speedups`; ``device`` is where the model runs."""
+    from segdet.apis.speedups import compile_model, to_channels_last
+
+    if fuse:
+        model.eval()
+        count = fuse_conv_bn(model)
+        if count:
+            logger.info(f"--fuse-conv-bn: folded {count} BatchNorm layers into their convolutions")
+        else:
+            logger.info("--fuse-conv-bn: folded 0 BatchNorm layers: this model has no BatchNorm right after "
+                        "a convolution, so it runs unchanged")
+    if channels_last:
+        to_channels_last(model)
+        logger.info("--channels-last: weights and input images in channels-last memory format")
+    if compile_:
+        logger.info("--compile: checking that torch.compile works here (compiles a test function)")
+        parts = compile_model(model, device=device)
+        logger.info(f"--compile: {', '.join(parts)} compiled with torch.compile (inductor); the first "
+                    "iterations compile them, the detector's post-processing stays eager")
+
+
+def compile_error_message(err: BaseException) -> str | None:
+    """The one-paragraph message for a failure of torch.compile's machinery while running, or None."""
+    from segdet.apis.speedups import compile_failure
+
+    clear = compile_failure(err)
+    return None if clear is None else f"{type(clear).__name__}: {clear}"

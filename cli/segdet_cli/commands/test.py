@@ -15,11 +15,13 @@ from segdet.config import to_plain
 from ._common import GreedyOption, cfg_options_option, fail, load_config
 from ._mmcompat import (
     LAUNCHER_CHOICES,
-    fuse_conv_bn,
+    apply_speedups,
+    compile_error_message,
     gpu_options,
     overlay_segmentation,
     refuse_show,
     resolve_gpu_device,
+    speedup_options,
 )
 from .train import _check_config, shapes_hint
 
@@ -139,8 +141,7 @@ def _load_weights(model: Any, checkpoint: str, logger: Any) -> dict:
               help="MMDetection's folder for gathering results across ranks on the CPU (see docs/MMDET_COMPAT.md).")
 @click.option("--gpu-collect", is_flag=True,
               help="Gather the ranks' results over the distributed backend (see docs/MMDET_COMPAT.md).")
-@click.option("--fuse-conv-bn", is_flag=True,
-              help="Fold BatchNorm layers into the convolution before them (faster inference, same output).")
+@speedup_options(with_fuse=True)
 @click.option("--work-dir", default=None, help="Also write the metrics as eval_<timestamp>.json here.")
 @cfg_options_option
 @click.option("--eval-options", "eval_options", cls=GreedyOption, multiple=True, metavar="KEY=VALUE ...",
@@ -153,8 +154,9 @@ def test(config: str, checkpoint: str, evals: Sequence[str], out: str | None, fo
          aug_test: bool, show_dir: str | None, work_dir: str | None, cfg_options: Sequence[str],
          eval_options: Sequence[str], device: str | None, launcher: str, show: bool = False,
          show_score_thr: float = 0.3, opacity: float = 0.5, tmpdir: str | None = None,
-         gpu_collect: bool = False, fuse_conv_bn: bool = False, gpu_id: int | None = None,
-         gpu_ids: Sequence[int] = (), local_rank: int | None = None) -> None:
+         gpu_collect: bool = False, fuse_conv_bn: bool = False, channels_last: bool = False,
+         compile_: bool = False, gpu_id: int | None = None, gpu_ids: Sequence[int] = (),
+         local_rank: int | None = None) -> None:
     """Test CHECKPOINT of a model from CONFIG; print and optionally save metrics and results."""
     if show:
         refuse_show()
@@ -171,9 +173,14 @@ def test(config: str, checkpoint: str, evals: Sequence[str], out: str | None, fo
         _run(cfg, checkpoint, list(evals), out, format_only, aug_test, show_dir, work_dir,
              _parse_eval_options(eval_options), device, launcher,
              dict(show_score_thr=show_score_thr, opacity=opacity, tmpdir=tmpdir, gpu_collect=gpu_collect,
-                  fuse_conv_bn=fuse_conv_bn))
+                  fuse_conv_bn=fuse_conv_bn, channels_last=channels_last, compile=compile_))
     except SegdetError as err:
         raise click.ClickException(f"{type(err).__name__}: {err}") from err
+    except Exception as err:
+        message = compile_error_message(err) if compile_ else None
+        if message is None:
+            raise
+        raise click.ClickException(message) from err
 
 
 def _show_fn(score_thr: float = 0.3, opacity: float = 0.5, palette: Any = None) -> Any:
@@ -253,9 +260,9 @@ def _run(cfg: Any, checkpoint: str, evals: list[str], out: str | None, format_on
     ckpt = _load_weights(model, checkpoint, logger)
     model.CLASSES = ckpt.get("meta", {}).get("CLASSES") or getattr(dataset, "CLASSES", None)
     extra = dict(extra or {})
-    if extra.get("fuse_conv_bn"):
-        logger.info(f"--fuse-conv-bn: folded {fuse_conv_bn(model)} BatchNorm layers into their convolutions")
     model = model.to(dev)
+    apply_speedups(model, dev, logger, fuse=bool(extra.get("fuse_conv_bn")),
+                   channels_last=bool(extra.get("channels_last")), compile_=bool(extra.get("compile")))
     show_fn = (_show_fn(extra.get("show_score_thr", 0.3), extra.get("opacity", 0.5), getattr(dataset, "PALETTE", None))
                if show_dir else None)
     if distributed:

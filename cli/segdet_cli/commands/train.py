@@ -15,7 +15,14 @@ from segdet.config import to_plain
 
 from ._common import GreedyOption, cfg_options_option, fail, load_config
 from ._datasets import build_split, check_samples, pop_bad_sample_policies, require_not_empty
-from ._mmcompat import LAUNCHER_CHOICES, gpu_options, resolve_gpu_device
+from ._mmcompat import (
+    LAUNCHER_CHOICES,
+    apply_speedups,
+    compile_error_message,
+    gpu_options,
+    resolve_gpu_device,
+    speedup_options,
+)
 
 __all__ = ["train", "prepare_datasets_or_fail", "debug_subset", "shapes_hint"]
 
@@ -211,12 +218,13 @@ def _build_model(cfg: Any) -> Any:
 @click.option("--tags", cls=GreedyOption, multiple=True, help="Labels recorded in the log and logger hooks.")
 @click.option("--no-data-check", is_flag=True,
               help="Skip the check of every sample before training (segdet check-data).")
+@speedup_options(with_fuse=False)
 def train(config: str, work_dir: str | None, load_from: str | None, resume_from: str | None,
           auto_resume: bool, no_validate: bool, seed: int | None, deterministic: bool,
           cfg_options: Sequence[str], debug: bool, device: str | None, launcher: str,
           auto_scale_lr: bool, tags: Sequence[str], no_data_check: bool, gpus: int | None = None,
           gpu_ids: Sequence[int] = (), gpu_id: int | None = None, local_rank: int | None = None,
-          diff_seed: bool = False) -> None:
+          diff_seed: bool = False, channels_last: bool = False, compile_: bool = False) -> None:
     """Train a model from CONFIG."""
     from segdet.errors import SegdetError
 
@@ -240,16 +248,22 @@ def train(config: str, work_dir: str | None, load_from: str | None, resume_from:
         cfg["auto_scale_lr"] = dict(to_plain(cfg.get("auto_scale_lr") or {}), enable=True)
     try:
         _run(cfg, config, work_dir, no_validate, seed, deterministic, debug, device, launcher, list(tags),
-             None if no_data_check else policies, diff_seed)
+             None if no_data_check else policies, diff_seed, dict(channels_last=channels_last, compile=compile_))
     except SegdetError as err:
         from segdet_cli.main import describe_error
 
         raise click.ClickException(describe_error(err)) from err
+    except Exception as err:
+        message = compile_error_message(err) if compile_ else None
+        if message is None:
+            raise
+        raise click.ClickException(message) from err
 
 
 def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | None, deterministic: bool,
          debug: bool, device: str | None, launcher: str, tags: list[str],
-         policies: dict[str, str] | None = None, diff_seed: bool = False) -> None:
+         policies: dict[str, str] | None = None, diff_seed: bool = False,
+         speedups: dict[str, bool] | None = None) -> None:
     import torch
 
     from segdet.engine.dist import get_dist_info, init_dist
@@ -288,6 +302,9 @@ def _run(cfg: Any, config: str, work_dir: str, no_validate: bool, seed: int | No
     if cfg.get("cudnn_benchmark", False) and not deterministic:
         torch.backends.cudnn.benchmark = True
     model = _build_model(cfg)
+    speedups = speedups or {}
+    apply_speedups(model, dev, logger, channels_last=bool(speedups.get("channels_last")),
+                   compile_=bool(speedups.get("compile")))
     classes = getattr(datasets[0], "CLASSES", None)
     model.CLASSES = classes
     meta = checkpoint_meta(cfg, datasets[0], dict(exp_name=os.path.basename(config), tags=tags), env=env)
