@@ -15,7 +15,7 @@ from torch import nn
 from ..errors import ConfigError
 
 __all__ = [
-    "LAUNCHERS", "dist_env", "first_slurm_host", "init_dist", "get_dist_info", "broadcast_buffers", "all_gather_object", "barrier",
+    "LAUNCHERS", "backend_for", "dist_env", "first_slurm_host", "init_dist", "get_dist_info", "broadcast_buffers", "all_gather_object", "barrier",
     "StepAdapter", "wrap_for_training", "convert_sync_batchnorm", "revert_sync_batchnorm",
 ]
 
@@ -100,10 +100,12 @@ def init_dist(launcher: str = "pytorch", backend: str | None = None, device: str
     The rank, world size, local rank and master address come from :func:`dist_env` and are put
     into the environment, then ``torch.distributed.init_process_group`` joins with ``env://``.
     The backend is ``nccl`` when the device is CUDA, ``gloo`` otherwise; each rank uses the CUDA
-    device ``LOCAL_RANK``.
+    device ``LOCAL_RANK``. ``backend='nccl'`` (MMDetection's ``dist_params`` default) on a CPU run
+    becomes ``gloo`` with a warning: NCCL only drives GPUs.
     """
     os.environ.update(dist_env(launcher, os.environ, port))
     use_cuda = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+    backend = backend_for(use_cuda, backend)
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if use_cuda:
         torch.cuda.set_device(local_rank % max(torch.cuda.device_count(), 1))
@@ -111,8 +113,20 @@ def init_dist(launcher: str = "pytorch", backend: str | None = None, device: str
     else:
         dev = torch.device("cpu")
     if not dist.is_initialized():
-        dist.init_process_group(backend=backend or ("nccl" if use_cuda else "gloo"))
+        dist.init_process_group(backend=backend)
     return dev
+
+
+def backend_for(use_cuda: bool, backend: str | None = None) -> str:
+    """The process-group backend: ``backend`` if given (``nccl`` only with CUDA, else ``gloo``
+    with a warning), otherwise ``nccl`` for CUDA and ``gloo`` for the CPU."""
+    if backend is None:
+        return "nccl" if use_cuda else "gloo"
+    if backend == "nccl" and not use_cuda:
+        warnings.warn("dist_params.backend='nccl' needs CUDA devices; this run is on the CPU: "
+                      "using gloo (set dist_params=dict(backend='gloo') to silence this)", stacklevel=3)
+        return "gloo"
+    return backend
 
 
 def get_dist_info() -> tuple[int, int]:
