@@ -19,15 +19,21 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 @click.command("list-components")
 @click.option("--group", "-g", default=None, help="Only this group, e.g. necks.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_components(group: str | None, as_json: bool) -> None:
-    """List installed components: group, name, distribution, version and state (ok/clash/incompatible)."""
+@click.option("--no-cache", "no_cache", is_flag=True,
+              help="Scan the installed metadata instead of reading the discovery cache (also SEGDET_NO_CACHE=1).")
+def list_components(group: str | None, as_json: bool, no_cache: bool) -> None:
+    """List installed components: group, name, distribution, version and state (ok/clash/incompatible).
+
+    The listing is cached in the user's cache folder while no distribution is installed, removed or
+    changed; building a component never uses that cache.
+    """
     try:
-        items = components(full_group(group) if group else None)
+        items = components(full_group(group) if group else None, cached=not no_cache)
     except Exception as err:
         raise click.ClickException(str(err)) from err
     from segdet.registry.discovery import stray_groups
 
-    for stray in stray_groups():
+    for stray in stray_groups(cached=not no_cache):
         click.echo(f"WARNING: {stray.message}", err=True)
     if as_json:
         click.echo(json.dumps([i.as_dict() for i in items], indent=2))

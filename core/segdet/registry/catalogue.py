@@ -9,10 +9,8 @@ Only the error path calls this.
 """
 from __future__ import annotations
 
-import configparser
 import os
 import re
-import zipfile
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +36,9 @@ def wheel_dirs() -> list[Path]:
 
 
 def _entry_points(wheel: Path) -> Iterator[tuple[str, str]]:
+    import configparser  # only the error path reads wheels: importing the registry stays cheap
+    import zipfile
+
     try:
         with zipfile.ZipFile(wheel) as zf:
             member = next((n for n in zf.namelist() if n.endswith(".dist-info/entry_points.txt")), None)
