@@ -1,32 +1,51 @@
-"""COCO bbox evaluation time: segdet's CocoMetric (faster-coco-eval backend) against plain pycocotools.
+"""COCO bbox evaluation time: segdet's CocoMetric against the bare backends it wraps.
 
-    .venv/bin/python bench/coco_eval.py [--images 500] [--classes 80] [--dets 100] [--seed 0]
+    .venv/bin/python bench/coco_eval.py [--images 500] [--classes 80] [--dets 100] [--rounds 3]
 
 A synthetic ground truth (``--images`` images of 640x480, 2-12 objects each over ``--classes``
 categories with non-contiguous ids) and per image ``--dets`` detections: noisy copies of the
-ground truth (right and wrong class) plus random boxes. Each contender runs once, from the
-detection list to the summary numbers:
+ground truth (right and wrong class) plus random boxes. maxDets (100, 300, 1000) everywhere, as
+MMDetection sets them.
 
-- pycocotools: ``loadRes`` + ``COCOeval`` evaluate / accumulate / summarize, maxDets (100, 300, 1000);
-- CocoMetric(backend='faster_coco_eval') and CocoMetric(backend='pycocotools'): conversion of the
-  per-image result dicts included.
+Every row is timed from the same starting point, the ground-truth annotation dict (what
+``json.load`` of an instances file gives) plus the detections, to the twelve summary numbers,
+including the backend's ground-truth index (``COCO(dict)`` / ``createIndex``):
 
-The table shows seconds, the ratio to plain pycocotools, and whether the twelve summary numbers
-agree (to the 3 decimals CocoMetric reports).
+- bare pycocotools / faster-coco-eval: what a user writes with the library alone: ``COCO`` of the
+  ground-truth dict, ``loadRes`` of the detections *given ready-made* (a list of COCO result dicts,
+  or faster-coco-eval's Nx7 ``[image_id, x, y, w, h, score, category_id]`` array; building them is
+  not timed), ``COCOeval`` evaluate / accumulate / summarize;
+- CocoMetric: from segdet's per-image result dicts (numpy boxes, scores, labels), so segdet's
+  conversion is timed. "first" indexes the ground truth (cache emptied before); "again" is a new
+  CocoMetric on the same data set, as the next epoch's evaluation hook builds it: the ground-truth
+  index is reused.
+
+Rows run interleaved (the order rotates each round), each after a ``gc.collect()``; the table
+shows the median over ``--rounds``, the ratio to bare faster-coco-eval (dicts given) and to bare
+pycocotools, and the largest difference of the twelve numbers from pycocotools' ``stats``
+(CocoMetric at full precision, ``ndigits=None``).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
+import gc
 import io
+import os
+import statistics
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+from faster_coco_eval import COCO as FasterCOCO
+from faster_coco_eval import COCOeval_faster
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from segdet.evaluation import coco_metric
 from segdet.evaluation.coco_metric import CocoMetric, results_to_coco_json
 
 ITEMS = ["mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l",
@@ -68,15 +87,28 @@ def make_data(n_images: int, n_classes: int, n_dets: int, seed: int) -> tuple[An
     return dataset, results
 
 
-def plain_pycocotools(dataset: Any, dets: list[dict[str, Any]]) -> dict[str, float]:
+def _bare(coco_cls: Any, eval_cls: Any, gt_dict: dict[str, Any], dets: Any) -> list[float]:
+    """The library alone: index the ground truth, loadRes, evaluate, accumulate, summarize."""
     with contextlib.redirect_stdout(io.StringIO()):
-        ev = COCOeval(dataset.coco, dataset.coco.loadRes(dets), "bbox")
-        ev.params.catIds, ev.params.imgIds = dataset.cat_ids, dataset.img_ids
+        if coco_cls is COCO:  # pycocotools' COCO takes a file name only
+            gt = COCO()
+            gt.dataset = gt_dict
+            gt.createIndex()
+        else:
+            gt = coco_cls(gt_dict)
+        ev = eval_cls(gt, gt.loadRes(dets), "bbox")
         ev.params.maxDets = [100, 300, 1000]
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    return {k: float(f"{v:.3f}") for k, v in zip(ITEMS, ev.stats)}
+    return [float(v) for v in ev.stats]
+
+
+def _metric(dataset: Any, results: list[dict[str, Any]], backend: str) -> list[float]:
+    metric = CocoMetric(metric_items=ITEMS, backend=backend, ndigits=None)
+    with contextlib.redirect_stdout(io.StringIO()):
+        out = metric.evaluate(results, dataset)
+    return [out[f"bbox_{k}"] for k in ITEMS]
 
 
 def main() -> None:
@@ -85,37 +117,69 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=80)
     parser.add_argument("--dets", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     dataset, results = make_data(args.images, args.classes, args.dets, args.seed)
-    n_gt = len(dataset.coco.dataset["annotations"])
+    gt_dict = copy.deepcopy(dataset.coco.dataset)
+    n_gt = len(gt_dict["annotations"])
     print(f"{args.images} images, {args.classes} classes, {n_gt} ground-truth boxes, "
-          f"{args.images * args.dets} detections")
+          f"{args.images * args.dets} detections; median of {args.rounds} interleaved rounds; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    dets_json = results_to_coco_json(results, dataset.img_ids, dataset.cat_ids)
+    dets_array = np.array([[d["image_id"], *d["bbox"], d["score"], d["category_id"]] for d in dets_json])
 
-    rows = []
-    start = time.perf_counter()
-    dets = results_to_coco_json(results, dataset.img_ids, dataset.cat_ids)  # the json a user would have
-    convert = time.perf_counter() - start
-    start = time.perf_counter()
-    ref = plain_pycocotools(dataset, dets)
-    rows.append(("pycocotools COCOeval (json given)", time.perf_counter() - start, ref))
-    for backend in ("faster_coco_eval", "pycocotools"):
-        metric = CocoMetric(metric_items=ITEMS, backend=backend)
-        start = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            out = metric.evaluate(results, dataset)
-        rows.append((f"CocoMetric backend={backend}", time.perf_counter() - start,
-                     {k: out[f"bbox_{k}"] for k in ITEMS}))
+    # name -> (prepare untimed, run timed); loadRes writes into the dicts it gets, COCOeval into
+    # the ground-truth annotations: every bare run gets fresh copies, made outside the timer.
+    def fresh_json() -> tuple[dict[str, Any], Any]:
+        return copy.deepcopy(gt_dict), [dict(d, bbox=list(d["bbox"])) for d in dets_json]
 
-    base = rows[0][1]
-    header = f"| {'contender':<38} | {'seconds':>8} | {'ratio':>6} | {'numbers agree':<13} |"
+    def fresh_array() -> tuple[dict[str, Any], Any]:
+        return copy.deepcopy(gt_dict), dets_array.copy()
+
+    def cold() -> tuple[Any, Any]:
+        coco_metric._GT_CACHE.clear()
+        return dataset, results
+
+    def warm() -> tuple[Any, Any]:
+        _metric(dataset, results, "faster_coco_eval")  # untimed: leaves the index cached
+        return dataset, results
+
+    contenders: dict[str, tuple[Callable[[], Any], Callable[[Any, Any], list[float]]]] = {
+        "bare pycocotools (dicts given)": (fresh_json, lambda g, d: _bare(COCO, COCOeval, g, d)),
+        "bare faster-coco-eval (dicts given)": (fresh_json, lambda g, d: _bare(FasterCOCO, COCOeval_faster, g, d)),
+        "bare faster-coco-eval (Nx7 array given)": (fresh_array,
+                                                    lambda g, d: _bare(FasterCOCO, COCOeval_faster, g, d)),
+        "CocoMetric faster_coco_eval, first": (cold, lambda ds, r: _metric(ds, r, "faster_coco_eval")),
+        "CocoMetric faster_coco_eval, again": (warm, lambda ds, r: _metric(ds, r, "faster_coco_eval")),
+        "CocoMetric pycocotools, first": (cold, lambda ds, r: _metric(ds, r, "pycocotools")),
+    }
+    names = list(contenders)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    stats: dict[str, list[float]] = {}
+    for r in range(args.rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            prepare, run = contenders[name]
+            inputs = prepare()
+            gc.collect()
+            start = time.perf_counter()
+            stats[name] = run(*inputs)
+            times[name].append(time.perf_counter() - start)
+
+    ref = np.array(stats["bare pycocotools (dicts given)"])
+    med = {n: statistics.median(times[n]) for n in names}
+    base, pyc = med["bare faster-coco-eval (dicts given)"], med["bare pycocotools (dicts given)"]
+    header = (f"| {'contender (median seconds)':<40} | {'seconds':>7} | {'x bare fce':>10} | {'x pycoco':>8} "
+              f"| {'max |diff| vs pycocotools':<25} |")
     line = "+" + "-" * (len(header) - 2) + "+"
     print(line, header, line, sep="\n")
-    for name, secs, stats in rows:
-        agree = "yes" if stats == ref else "NO: " + ", ".join(k for k in ITEMS if stats[k] != ref[k])
-        print(f"| {name:<38} | {secs:8.2f} | {secs / base:6.2f} | {agree:<13} |")
+    for name in names:
+        diff = float(np.abs(np.array(stats[name]) - ref).max())
+        agree = "identical" if diff == 0 else f"{diff:.2e}"
+        print(f"| {name:<40} | {med[name]:7.3f} | {med[name] / base:10.2f} | {med[name] / pyc:8.2f} "
+              f"| {agree:<25} |")
     print(line)
-    print(f"(results -> COCO json conversion alone: {convert:.2f} s, included in the CocoMetric rows)")
-    print("bbox: " + " ".join(f"{k}={ref[k]:.3f}" for k in ITEMS))
+    print("all rounds (s): " + "; ".join(f"{n}: " + " ".join(f"{t:.2f}" for t in times[n]) for n in names))
+    print("bbox: " + " ".join(f"{k}={v:.3f}" for k, v in zip(ITEMS, ref)))
 
 
 if __name__ == "__main__":

@@ -7,12 +7,19 @@ import json
 import logging
 import os
 import warnings
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .coco_results import results_to_coco_json, unpack_result
+from .coco_results import (
+    CocoDetections,
+    collect_detections,
+    load_detections,
+    results_to_coco_json,
+    unpack_result,
+)
 
 __all__ = ["CocoMetric", "results_to_coco_json", "summary_stats", "classwise_ap"]
 
@@ -191,7 +198,6 @@ class CocoMetric:
         self._use_faster = backend == "faster_coco_eval" and _faster_available()
         if backend == "faster_coco_eval" and not self._use_faster:
             warnings.warn("faster_coco_eval is not importable; CocoMetric uses pycocotools", stacklevel=2)
-        self._gt: tuple[Any, Any] | None = None  # (source COCO, backend COCO) cache
         self._check_items()
 
     def _all_items(self) -> list[str]:
@@ -216,35 +222,14 @@ class CocoMetric:
             raise KeyError(f"metric_items {bad} are not COCO summary items; choose from {valid}")
 
     def _gt_coco(self, coco: Any) -> Any:
-        """The ground truth as a COCO object of the backend, built once per source object.
+        """The ground truth as a COCO object of the backend (see :func:`_backend_gt`)."""
+        return _backend_gt(coco, self._use_faster)
 
-        Both backends write ``ignore`` flags into the ground-truth annotations they evaluate; they
-        get copies, so that the data set's own annotations (read again by ``get_ann_info`` in the
-        next training epoch) stay as loaded.
-        """
-        if self._gt is not None and self._gt[0] is coco:
-            return self._gt[1]
-        data = dict(coco.dataset)
-        data["annotations"] = [dict(a) for a in data.get("annotations", [])]
-        if self._use_faster:
-            from faster_coco_eval import COCO as FasterCOCO
-
-            gt = FasterCOCO(data)
-        else:
-            from pycocotools.coco import COCO
-
-            gt = COCO()
-            gt.dataset = data
-            with contextlib.redirect_stdout(io.StringIO()):
-                gt.createIndex()
-        self._gt = (coco, gt)
-        return gt
-
-    def _run(self, gt: Any, dets: list[dict[str, Any]], iou_type: str, dataset: Any,
+    def _run(self, gt: Any, dets: CocoDetections, iou_type: str, dataset: Any,
              use_cats: bool) -> Any:
-        """loadRes + evaluate + accumulate, silencing the backends' progress chatter."""
+        """Result COCO object + evaluate + accumulate, silencing the backends' progress chatter."""
+        dt = load_detections(gt, dets)
         with contextlib.redirect_stdout(io.StringIO()):
-            dt = gt.loadRes(dets)
             if self._use_faster:
                 from faster_coco_eval import COCOeval_faster
 
@@ -262,8 +247,13 @@ class CocoMetric:
             coco_eval.accumulate()
         return coco_eval
 
-    def format_results(self, results: Sequence[Any], dataset: Any, jsonfile_prefix: str) -> dict[str, str]:
-        """Write COCO result files; returns ``{'bbox': path, 'segm': path}`` (or ``'proposal'``)."""
+    def format_results(self, results: Sequence[Any], dataset: Any, jsonfile_prefix: str,
+                       collected: dict[str, CocoDetections] | None = None) -> dict[str, str]:
+        """Write COCO result files; returns ``{'bbox': path, 'segm': path}`` (or ``'proposal'``).
+
+        ``collected`` holds detections already gathered per kind (``evaluate`` passes them, so that
+        masks are encoded once); kinds missing from it are collected from ``results``.
+        """
         kinds = ["proposal"] if self.metrics == ["proposal"] else ["bbox"]
         if any(unpack_result(r)[3] is not None for r in results):
             kinds.append("segm")
@@ -271,10 +261,12 @@ class CocoMetric:
         os.makedirs(folder, exist_ok=True)
         written = {}
         for kind in kinds:
-            dets = results_to_coco_json(results, dataset.img_ids, dataset.cat_ids, kind)
+            dets = (collected or {}).get(kind)
+            if dets is None:
+                dets = collect_detections(results, dataset.img_ids, dataset.cat_ids, kind)
             path = f"{jsonfile_prefix}.{kind}.json"
             with open(path, "w") as f:
-                json.dump(dets, f)
+                json.dump(dets.to_json(), f)
             written[kind] = path
         return written
 
@@ -283,21 +275,25 @@ class CocoMetric:
         """COCO metrics of ``results`` (one per ``dataset.img_ids``) against ``dataset.coco``."""
         out: dict[str, Any] = {}
         self.full_stats = {}
+        collected: dict[str, CocoDetections] = {}
+        if not self.format_only:
+            collected = {m: collect_detections(results, dataset.img_ids, dataset.cat_ids, m)
+                         for m in self.metrics}
         if self.jsonfile_prefix:
-            written = self.format_results(results, dataset, self.jsonfile_prefix)
+            written = self.format_results(results, dataset, self.jsonfile_prefix, collected)
             _log("COCO result files: " + ", ".join(written.values()), logger)
         if self.format_only:
             return out
         gt = self._gt_coco(dataset.coco)
         for metric in self.metrics:
-            dets = results_to_coco_json(results, dataset.img_ids, dataset.cat_ids, metric)
+            dets = collected[metric]
             if metric == "segm":
                 _check_mask_sizes(dets, gt)
             items = self._items(metric)
             prefix = "" if metric == "proposal" else f"{metric}_"
             _log(f"Evaluating {metric} ({len(dets)} detections, "
                  f"{'faster_coco_eval' if self._use_faster else 'pycocotools'})...", logger)
-            if not dets:
+            if len(dets) == 0:
                 _log(f"The {metric} results of the whole data set are empty: every {metric} number is 0",
                      logger)
                 stats = dict.fromkeys(self._all_items(), 0.0)
@@ -322,14 +318,65 @@ class CocoMetric:
         return out
 
 
-def _check_mask_sizes(dets: list[dict[str, Any]], gt: Any) -> None:
-    for det in dets:
-        img = gt.imgs.get(det["image_id"], {})
-        size = [int(v) for v in det["segmentation"]["size"]]
-        if "height" in img and size != [int(img["height"]), int(img["width"])]:
-            raise ValueError(f"segm: a mask of image {det['image_id']} is {size[1]}x{size[0]} but the image is "
-                             f"{img['width']}x{img['height']}; masks must be at the original image size "
-                             f"(the model's simple_test with rescale=True)")
+def _check_mask_sizes(dets: CocoDetections, gt: Any) -> None:
+    """Every RLE is at its image's size (as ``height``/``width`` in the ground truth say)."""
+    if not dets.segms:
+        return
+    sizes = np.array([r["size"] for r in dets.segms], dtype=np.int64).reshape(-1, 2)
+    uniq, inverse = np.unique(dets.image_ids, return_inverse=True)
+    hw = [(gt.imgs.get(i, {}).get("height", -1), gt.imgs.get(i, {}).get("width", -1)) for i in uniq.tolist()]
+    want = np.array(hw, dtype=np.int64).reshape(-1, 2)[inverse]  # -1: the ground truth gives no size
+    bad = (want[:, 0] >= 0) & (sizes != want).any(1)
+    if bad.any():
+        k = int(np.argmax(bad))
+        (h, w), (ih, iw) = sizes[k].tolist(), want[k].tolist()
+        raise ValueError(f"segm: a mask of image {int(dets.image_ids[k])} is {w}x{h} but the image is "
+                         f"{iw}x{ih}; masks must be at the original image size "
+                         f"(the model's simple_test with rescale=True)")
+
+
+_GT_CACHE: weakref.WeakKeyDictionary[Any, dict[bool, tuple[tuple[int, ...], Any]]] = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(coco: Any) -> tuple[int, ...]:
+    data = coco.dataset
+    anns, imgs = data.get("annotations", []), data.get("images", [])
+    return (id(data), id(anns), len(anns), id(imgs), len(imgs))
+
+
+def _backend_gt(coco: Any, use_faster: bool) -> Any:
+    """The backend's COCO object of the ground truth ``coco``, built once per source object.
+
+    Both backends write ``ignore`` flags (pycocotools also RLE masks) into the ground-truth
+    annotations they evaluate; they get shallow copies of each annotation, so that the data set's
+    own annotations (read again by ``get_ann_info`` in the next epoch) stay as loaded. What the
+    backends write is the same at every evaluation, so the object is kept (weakly, as long as the
+    source object lives and its annotation list is the same one of the same length) and reused
+    by the next evaluation: the next epoch's metric does not index the ground truth again.
+    """
+    key = _fingerprint(coco)
+    try:
+        cached = _GT_CACHE.get(coco, {}).get(use_faster)
+    except TypeError:  # not weak-referenceable or not hashable: no caching
+        cached = None
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    data = dict(coco.dataset)
+    data["annotations"] = [dict(a) for a in data.get("annotations", [])]
+    if use_faster:
+        from faster_coco_eval import COCO as FasterCOCO
+
+        gt = FasterCOCO(data)
+    else:
+        from pycocotools.coco import COCO
+
+        gt = COCO()
+        gt.dataset = data
+        with contextlib.redirect_stdout(io.StringIO()):
+            gt.createIndex()
+    with contextlib.suppress(TypeError):
+        _GT_CACHE.setdefault(coco, {})[use_faster] = (key, gt)
+    return gt
 
 
 def _faster_available() -> bool:

@@ -1,12 +1,17 @@
 """Per-image detection results -> COCO result annotations (boxes as xywh, masks as RLE)."""
 from __future__ import annotations
 
+import contextlib
+import copy
+import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["results_to_coco_json", "encode_masks", "encode_mask_results", "unpack_result"]
+__all__ = ["CocoDetections", "collect_detections", "load_detections", "results_to_coco_json", "encode_masks",
+           "encode_mask_results", "unpack_result"]
 
 
 def _to_numpy(x: Any) -> np.ndarray:
@@ -72,6 +77,86 @@ def unpack_result(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]
     return dets[:, :4].astype(np.float64), dets[:, 4].astype(np.float64), labels, masks
 
 
+@dataclass(frozen=True)
+class CocoDetections:
+    """Every detection of a data set as flat arrays, in result order (image by image).
+
+    Attributes:
+        image_ids: (N,) int64 COCO image id of each detection.
+        category_ids: (N,) int64 COCO category id.
+        scores: (N,) float64.
+        bboxes: (N, 4) float64 ``x, y, w, h`` (what the boxes give; unused for ``'segm'``).
+        segms: N RLE dicts (``counts`` str) for ``'segm'``, else None.
+        metric: ``'bbox'``, ``'segm'`` or ``'proposal'``.
+    """
+
+    image_ids: np.ndarray
+    category_ids: np.ndarray
+    scores: np.ndarray
+    bboxes: np.ndarray
+    segms: list[dict[str, Any]] | None
+    metric: str
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """COCO result annotations: ``image_id``, ``category_id``, ``score`` and ``bbox`` (xywh) or
+        ``segmentation`` (RLE, no box, so that areas come from the masks), plain Python values."""
+        cols = (self.image_ids.tolist(), self.category_ids.tolist(), self.scores.tolist())
+        if self.segms is not None:
+            return [{"image_id": i, "category_id": c, "score": s, "segmentation": r}
+                    for i, c, s, r in zip(*cols, self.segms)]
+        return [{"image_id": i, "category_id": c, "score": s, "bbox": b}
+                for i, c, s, b in zip(*cols, self.bboxes.tolist())]
+
+
+def collect_detections(results: Sequence[Any], img_ids: Sequence[int], cat_ids: Sequence[int],
+                       metric: str = "bbox") -> CocoDetections:
+    """Per-image results as one :class:`CocoDetections`: one pass over the images, no Python
+    work per detection except for masks (RLE-encoded per image in one pycocotools call).
+
+    Args: as :func:`results_to_coco_json`.
+    """
+    if len(results) != len(img_ids):
+        raise ValueError(f"{len(results)} results for {len(img_ids)} images: the results must follow "
+                         f"the data set's img_ids one to one")
+    cat_arr = np.asarray(list(cat_ids), dtype=np.int64)
+    boxes, scores, labels, counts = [], [], [], []
+    segms: list[dict[str, Any]] | None = [] if metric == "segm" else None
+    for img_id, result in zip(img_ids, results):
+        b, s, lab, masks = unpack_result(result)
+        counts.append(len(b))
+        if len(b) == 0:
+            continue
+        boxes.append(b)
+        scores.append(s)
+        labels.append(lab)
+        if segms is not None:
+            if masks is None:
+                raise ValueError(f"metric 'segm' needs 'masks' in the result of image {img_id}")
+            rles = encode_masks(masks)
+            if len(rles) != len(b):
+                raise ValueError(f"image {img_id}: {len(rles)} masks for {len(b)} boxes")
+            segms.extend(rles)
+    image_ids = np.repeat(np.asarray(list(img_ids), dtype=np.int64), counts)
+    label_arr = np.concatenate(labels) if labels else np.zeros(0, np.int64)
+    if metric == "proposal":
+        cats = np.full(len(label_arr), cat_arr[0] if len(cat_arr) else 1, np.int64)
+    else:
+        bad = (label_arr < 0) | (label_arr >= len(cat_arr))
+        if bad.any():
+            first = image_ids[np.argmax(bad)]
+            wrong = sorted(set(label_arr[bad & (image_ids == first)].tolist()))
+            raise ValueError(f"labels {wrong} of image {first} are outside [0, {len(cat_arr)}): "
+                             f"labels index the data set's cat_ids")
+        cats = cat_arr[label_arr]
+    xywh = np.concatenate(boxes) if boxes else np.zeros((0, 4))
+    xywh[:, 2:] -= xywh[:, :2]
+    return CocoDetections(image_ids, cats, np.concatenate(scores) if scores else np.zeros(0), xywh,
+                          segms, metric)
+
+
 def results_to_coco_json(results: Sequence[Any], img_ids: Sequence[int], cat_ids: Sequence[int],
                          metric: str = "bbox") -> list[dict[str, Any]]:
     """COCO result annotations from per-image detections.
@@ -87,38 +172,43 @@ def results_to_coco_json(results: Sequence[Any], img_ids: Sequence[int], cat_ids
     Returns:
         list of dicts with ``image_id``, ``category_id``, ``score`` and ``bbox`` or ``segmentation``.
     """
-    if len(results) != len(img_ids):
-        raise ValueError(f"{len(results)} results for {len(img_ids)} images: the results must follow "
-                         f"the data set's img_ids one to one")
-    cat_arr = np.asarray(list(cat_ids), dtype=np.int64)
-    out: list[dict[str, Any]] = []
-    for img_id, result in zip(img_ids, results):
-        bboxes, scores, labels, masks = unpack_result(result)
-        if len(bboxes) == 0:
-            continue
-        if metric == "proposal":
-            cats = np.full(len(bboxes), cat_arr[0] if len(cat_arr) else 1)
-        else:
-            bad = (labels < 0) | (labels >= len(cat_arr))
-            if bad.any():
-                raise ValueError(f"labels {sorted(set(labels[bad].tolist()))} of image {img_id} are outside "
-                                 f"[0, {len(cat_arr)}): labels index the data set's cat_ids")
-            cats = cat_arr[labels]
-        cats_l, scores_l, img = cats.tolist(), scores.tolist(), int(img_id)
-        if metric == "segm":
-            if masks is None:
-                raise ValueError(f"metric 'segm' needs 'masks' in the result of image {img_id}")
-            rles = encode_masks(masks)
-            if len(rles) != len(bboxes):
-                raise ValueError(f"image {img_id}: {len(rles)} masks for {len(bboxes)} boxes")
-            out.extend(dict(image_id=img, category_id=c, score=s, segmentation=r)
-                       for c, s, r in zip(cats_l, scores_l, rles))
-        else:
-            xywh = bboxes.copy()
-            xywh[:, 2:] -= xywh[:, :2]
-            out.extend(dict(image_id=img, category_id=c, score=s, bbox=b)
-                       for c, s, b in zip(cats_l, scores_l, xywh.tolist()))
-    return out
+    return collect_detections(results, img_ids, cat_ids, metric).to_json()
+
+
+def load_detections(gt: Any, dets: CocoDetections) -> Any:
+    """The backend's result COCO object of ``dets``: what ``gt.loadRes(dets.to_json())`` builds.
+
+    ``loadRes`` of pycocotools and faster-coco-eval fills ``area``, ``id`` and ``iscrowd`` (and a
+    box or a polygon nobody reads) detection by detection in Python; here areas come from numpy
+    (boxes) or one pycocotools call (RLE), and each annotation dict is built once, complete.
+    ``gt`` is a COCO object of either backend; the result is of the same class.
+    """
+    from pycocotools import mask as mask_utils
+
+    known = np.fromiter(gt.imgs.keys(), dtype=np.int64, count=len(gt.imgs))
+    unknown = np.setdiff1d(dets.image_ids, known)
+    if unknown.size:
+        raise ValueError(f"results for image ids {unknown[:10].tolist()} that the ground truth does not hold: "
+                         f"the data set's img_ids and its coco annotations disagree")
+    ids = range(1, len(dets) + 1)
+    cols = (dets.image_ids.tolist(), dets.category_ids.tolist(), dets.scores.tolist())
+    if dets.segms is not None:
+        area = mask_utils.area(dets.segms).tolist() if dets.segms else []
+        boxes = mask_utils.toBbox(dets.segms).tolist() if dets.segms else []
+        anns = [{"image_id": i, "category_id": c, "score": s, "segmentation": r, "area": a, "bbox": b,
+                 "id": k, "iscrowd": 0}
+                for i, c, s, r, a, b, k in zip(*cols, dets.segms, area, boxes, ids)]
+    else:
+        area = (dets.bboxes[:, 2] * dets.bboxes[:, 3]).tolist()
+        anns = [{"image_id": i, "category_id": c, "score": s, "bbox": b, "area": a, "id": k, "iscrowd": 0}
+                for i, c, s, b, a, k in zip(*cols, dets.bboxes.tolist(), area, ids)]
+    res = type(gt)()
+    res.dataset = {"images": list(gt.dataset.get("images", [])),
+                   "categories": copy.deepcopy(gt.dataset.get("categories", [])),
+                   "annotations": anns}
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
+        res.createIndex()
+    return res
 
 
 def encode_mask_results(result: Any) -> Any:
