@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config import to_plain
+from ..errors import ConfigError, RegistryError
 from ..registry import check_arguments, check_config, describe_location, resolve
 from ..registry.slots import slots_of
 from ..registry.values import annotation_problems
 from .hooks import CheckpointHook, EvalHook, OptimizerHook, build_lr_hook, build_momentum_hook
-from .runner import RUNNERS, IterBasedRunner
+from .runner import BaseRunner, runner_budget, runner_class, runner_config_keys
 
 __all__ = ["check_training_config", "SECTIONS"]
 
@@ -102,20 +103,24 @@ def _check_schedule(cfg: Any, key: str, iter_based: bool) -> list[str]:
     return []
 
 
+def _runner_class(runner: Mapping[str, Any]) -> type[BaseRunner]:
+    """The class ``runner.type`` names in group ``runners`` (raises the registry's unknown-type error)."""
+    return runner_class(runner.get("type", "EpochBasedRunner"), _where(runner, "type", "runner"))
+
+
 def _check_runner(runner: Any) -> list[str]:
     if not isinstance(runner, Mapping):
         return [f"runner must be dict(type='EpochBasedRunner', max_epochs=N), got {runner!r}"]
-    kind = runner.get("type", "EpochBasedRunner")
-    if kind not in RUNNERS:
-        close = difflib.get_close_matches(str(kind), list(RUNNERS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return [f"{_where(runner, 'type', 'runner')}: unknown runner {kind!r}{hint}; runners: {', '.join(RUNNERS)}"]
-    wanted = "max_iters" if issubclass(RUNNERS[kind], IterBasedRunner) else "max_epochs"
+    try:
+        cls = _runner_class(runner)
+    except (RegistryError, ConfigError) as err:
+        return [str(err)]
+    kind, wanted, allowed = cls.__name__, runner_budget(cls), sorted(runner_config_keys(cls))
     problems = []
     for key in runner:
-        if key not in ("type", wanted):
-            close = difflib.get_close_matches(str(key), [wanted], n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; {kind} takes {wanted}"
+        if key != "type" and key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; {kind} takes {', '.join(allowed)}"
             problems.append(f"{_where(runner, key, 'runner')}: {kind} does not take {key!r}{hint}")
     value = runner.get(wanted)
     if value is None:
@@ -225,6 +230,16 @@ def _check_ignore_index(tree: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _is_iter_based(runner: Any) -> bool:
+    """Whether ``runner`` names an iteration-based runner (False when it names none: reported apart)."""
+    if not isinstance(runner, Mapping) or "type" not in runner:
+        return False
+    try:
+        return runner_budget(_runner_class(runner)) == "max_iters"
+    except (RegistryError, ConfigError):
+        return False
+
+
 def check_training_config(cfg: Mapping[str, Any]) -> list[str]:
     """Every problem of a whole config, model to runner, as messages (empty: fine)."""
     tree = getattr(cfg, "_cfg_dict", cfg)
@@ -233,8 +248,7 @@ def check_training_config(cfg: Mapping[str, Any]) -> list[str]:
     if "data" in tree:
         problems += _check_data(tree["data"])
     runner = tree.get("runner")
-    iter_based = isinstance(runner, Mapping) and runner.get("type") in RUNNERS and issubclass(
-        RUNNERS[runner["type"]], IterBasedRunner)
+    iter_based = _is_iter_based(runner)
     if runner is not None:
         problems += _check_runner(runner)
     if tree.get("optimizer_config") is not None:

@@ -28,6 +28,7 @@ GROUPS: tuple[str, ...] = tuple(
         "hooks",
         "optimizers",
         "schedulers",
+        "runners",
         "converters",
     )
 )
