@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
+from ...registry import build
+from ..builder import build_downstream
 from ..loss_parsing import parse_losses
+from ..weights import load_pretrained
 
 __all__ = ["BaseDetector", "parse_losses"]
 
@@ -23,8 +27,8 @@ def _accepted_keys(fn: Any) -> set[str] | None:
 class BaseDetector(nn.Module):
     """Base of detectors.
 
-    A subclass implements ``extract_feat``, ``forward_train``, ``simple_test`` and ``aug_test``
-    (see ``docs/CONTRACTS.md``). ``CLASSES`` is set by the runner from the dataset.
+    A subclass builds ``backbone``/``neck`` with :meth:`_build_backbone_and_neck` and implements
+    ``forward_train``, ``simple_test`` and ``aug_test`` (see ``docs/CONTRACTS.md``). ``CLASSES`` is set by the runner from the dataset.
     """
 
     CLASSES: tuple[str, ...] | None = None
@@ -33,8 +37,12 @@ class BaseDetector(nn.Module):
     def with_neck(self) -> bool:
         return getattr(self, "neck", None) is not None
 
-    def extract_feat(self, img: torch.Tensor) -> tuple[torch.Tensor, ...]:  # pragma: no cover
-        raise NotImplementedError
+    def extract_feat(self, img: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Backbone (and neck) features of a batch ``(B, 3, H, W)``."""
+        x = self.backbone(img)
+        if self.neck is not None:
+            x = self.neck(x)
+        return tuple(x)
 
     def forward_train(self, img: torch.Tensor, img_metas: list[dict[str, Any]],
                       gt_bboxes: list[torch.Tensor], gt_labels: list[torch.Tensor],
@@ -76,6 +84,29 @@ class BaseDetector(nn.Module):
         if return_loss:
             return self.forward_train(img, img_metas, **kwargs)
         return self.forward_test(img, img_metas, **kwargs)
+
+    def _build_backbone_and_neck(self, backbone: Mapping[str, Any], neck: Mapping[str, Any] | None,
+                                 pretrained: str | None) -> nn.Module:
+        """Build ``self.backbone`` and ``self.neck`` (``in_channels`` from the backbone); return the
+        module the heads read from. The deprecated ``pretrained`` becomes the backbone's ``init_cfg``."""
+        if pretrained:
+            warnings.warn(f"{type(self).__name__}: 'pretrained' is deprecated; use backbone.init_cfg="
+                          "dict(type='Pretrained', checkpoint=...)", DeprecationWarning, stacklevel=3)
+            backbone = {**dict(backbone), "init_cfg": {"type": "Pretrained", "checkpoint": pretrained}}
+        self.backbone = build(backbone, "backbones")
+        self.neck = build_downstream(neck, "necks", self.backbone) if neck is not None else None
+        return self.neck if self.neck is not None else self.backbone
+
+    def _init_parts(self, *parts: nn.Module | None) -> None:
+        """``init_weights()`` of every part, then, for ``init_cfg=dict(type='Pretrained', checkpoint=...)``,
+        the whole-detector checkpoint."""
+        for part in parts:
+            init = getattr(part, "init_weights", None)
+            if callable(init):
+                init()
+        init_cfg: Mapping[str, Any] | None = getattr(self, "init_cfg", None)
+        if init_cfg is not None and init_cfg.get("type") == "Pretrained":
+            load_pretrained(self, str(init_cfg["checkpoint"]), prefix=init_cfg.get("prefix"))
 
     def _step(self, data: Mapping[str, Any]) -> dict[str, Any]:
         # Batches may carry keys this detector does not train on (e.g. gt_masks).

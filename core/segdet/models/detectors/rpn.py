@@ -1,16 +1,12 @@
 """The region proposal network alone: a proposal-only detector, evaluated with the ``proposal`` metric."""
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
 
-from ...registry import build
 from ...registry.slots import Slot
-from ..builder import build_downstream
-from ..weights import load_pretrained
 from .base import BaseDetector
 from .two_stage import build_rpn_head, section
 
@@ -55,15 +51,9 @@ class RPN(BaseDetector):
         init_cfg: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        if pretrained:
-            warnings.warn("RPN: 'pretrained' is deprecated; use backbone.init_cfg="
-                          "dict(type='Pretrained', checkpoint=...)", DeprecationWarning, stacklevel=2)
-            backbone = {**dict(backbone), "init_cfg": {"type": "Pretrained", "checkpoint": pretrained}}
         if rpn_head is None:
             raise ValueError("RPN needs an rpn_head config (e.g. type='RPNHead')")
-        self.backbone = build(backbone, "backbones")
-        self.neck = build_downstream(neck, "necks", self.backbone) if neck is not None else None
-        upstream = self.neck if self.neck is not None else self.backbone
+        upstream = self._build_backbone_and_neck(backbone, neck, pretrained)
         self.rpn_head = build_rpn_head(rpn_head, upstream, section(train_cfg, "rpn"), section(test_cfg, "rpn"))
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
@@ -71,18 +61,7 @@ class RPN(BaseDetector):
 
     def init_weights(self) -> None:
         """Initialise backbone, neck and head, then load a whole-detector ``init_cfg`` checkpoint."""
-        for part in (self.backbone, self.neck, self.rpn_head):
-            if part is not None and hasattr(part, "init_weights"):
-                part.init_weights()
-        if self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained":
-            load_pretrained(self, str(self.init_cfg["checkpoint"]), prefix=self.init_cfg.get("prefix"))
-
-    def extract_feat(self, img: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Backbone (and neck) features of a batch ``(B, 3, H, W)``."""
-        x = self.backbone(img)
-        if self.neck is not None:
-            x = self.neck(x)
-        return tuple(x)
+        self._init_parts(self.backbone, self.neck, self.rpn_head)
 
     def forward_dummy(self, img: torch.Tensor) -> Any:
         """Raw RPN outputs, for FLOP counting and export."""

@@ -1,7 +1,6 @@
 """Single-stage detectors: backbone -> (neck) -> dense head."""
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -10,8 +9,7 @@ import torch
 from ...errors import ShapeMismatchError
 from ...registry import build, describe_location
 from ...registry.slots import Slot
-from ..builder import build_downstream, check_prior_strides, output_channels
-from ..weights import load_pretrained
+from ..builder import check_prior_strides, output_channels
 from .base import BaseDetector
 
 __all__ = ["SingleStageDetector", "RetinaNet", "ATSS", "FCOS"]
@@ -64,16 +62,10 @@ class SingleStageDetector(BaseDetector):
         init_cfg: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        if pretrained:
-            warnings.warn("SingleStageDetector: 'pretrained' is deprecated; use backbone.init_cfg="
-                          "dict(type='Pretrained', checkpoint=...)", DeprecationWarning, stacklevel=2)
-            backbone = {**dict(backbone), "init_cfg": {"type": "Pretrained", "checkpoint": pretrained}}
         if bbox_head is None:
             raise ValueError("SingleStageDetector needs a bbox_head config")
-        self.backbone = build(backbone, "backbones")
-        self.neck = build_downstream(neck, "necks", self.backbone) if neck is not None else None
-        self.bbox_head = self._build_head(bbox_head, self.neck if self.neck is not None else self.backbone,
-                                          train_cfg, test_cfg)
+        upstream = self._build_backbone_and_neck(backbone, neck, pretrained)
+        self.bbox_head = self._build_head(bbox_head, upstream, train_cfg, test_cfg)
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         self.init_cfg = dict(init_cfg) if init_cfg is not None else None
@@ -84,11 +76,7 @@ class SingleStageDetector(BaseDetector):
 
         Training calls this once before the first iteration; construction reads no file.
         """
-        for part in (self.backbone, self.neck, self.bbox_head):
-            if part is not None and hasattr(part, "init_weights"):
-                part.init_weights()
-        if self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained":
-            load_pretrained(self, str(self.init_cfg["checkpoint"]), prefix=self.init_cfg.get("prefix"))
+        self._init_parts(self.backbone, self.neck, self.bbox_head)
 
     @staticmethod
     def _build_head(cfg: Mapping[str, Any], upstream: Any, train_cfg: Mapping[str, Any] | None,
@@ -114,13 +102,6 @@ class SingleStageDetector(BaseDetector):
         head = build(cfg, "heads", default_args=defaults)
         check_prior_strides(head, upstream, cfg)
         return head
-
-    def extract_feat(self, img: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Backbone (and neck) features of a batch ``(B, 3, H, W)``."""
-        x = self.backbone(img)
-        if self.neck is not None:
-            x = self.neck(x)
-        return tuple(x)
 
     def forward_dummy(self, img: torch.Tensor) -> Any:
         """Raw head outputs, for FLOP counting and export."""

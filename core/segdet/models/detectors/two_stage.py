@@ -1,7 +1,6 @@
 """Two-stage detectors: backbone -> (neck) -> RPN head proposals -> RoI head (boxes, masks)."""
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -10,7 +9,6 @@ import torch
 from ...registry import build
 from ...registry.slots import Slot
 from ..builder import build_downstream, output_channels
-from ..weights import load_pretrained
 from .base import BaseDetector
 from .single_stage import _uniform_channels
 
@@ -79,15 +77,9 @@ class TwoStageDetector(BaseDetector):
         init_cfg: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        if pretrained:
-            warnings.warn(f"{type(self).__name__}: 'pretrained' is deprecated; use backbone.init_cfg="
-                          "dict(type='Pretrained', checkpoint=...)", DeprecationWarning, stacklevel=2)
-            backbone = {**dict(backbone), "init_cfg": {"type": "Pretrained", "checkpoint": pretrained}}
         if roi_head is None:
             raise ValueError(f"{type(self).__name__} needs a roi_head config (e.g. type='StandardRoIHead')")
-        self.backbone = build(backbone, "backbones")
-        self.neck = build_downstream(neck, "necks", self.backbone) if neck is not None else None
-        upstream = self.neck if self.neck is not None else self.backbone
+        upstream = self._build_backbone_and_neck(backbone, neck, pretrained)
         self.rpn_head = None
         if rpn_head is not None:
             self.rpn_head = build_rpn_head(rpn_head, upstream, section(train_cfg, "rpn"),
@@ -116,18 +108,7 @@ class TwoStageDetector(BaseDetector):
     def init_weights(self) -> None:
         """Initialise every part (loading their pretrained weights), then, for
         ``init_cfg=dict(type='Pretrained', checkpoint=...)``, the whole-detector checkpoint."""
-        for part in (self.backbone, self.neck, self.rpn_head, self.roi_head):
-            if part is not None and hasattr(part, "init_weights"):
-                part.init_weights()
-        if self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained":
-            load_pretrained(self, str(self.init_cfg["checkpoint"]), prefix=self.init_cfg.get("prefix"))
-
-    def extract_feat(self, img: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Backbone (and neck) features of a batch ``(B, 3, H, W)``."""
-        x = self.backbone(img)
-        if self.neck is not None:
-            x = self.neck(x)
-        return tuple(x)
+        self._init_parts(self.backbone, self.neck, self.rpn_head, self.roi_head)
 
     def _proposal_cfg(self) -> Any:
         cfg = section(self.train_cfg, "rpn_proposal")
