@@ -6,7 +6,15 @@ Public API for plugins and the CLI::
 """
 from __future__ import annotations
 
-from .build import build, check_arguments, describe_location, find_info, resolve, signature_text
+from .build import (
+    build,
+    check_arguments,
+    describe_location,
+    find_info,
+    resolve,
+    signature_text,
+    takes_argument,
+)
 from .check import check_config
 from .discovery import api_compatible, components, discover, refresh
 from .groups import GROUPS, PLUGIN_API_VERSION, full_group, short_group
@@ -32,5 +40,6 @@ __all__ = [
     "resolve",
     "short_group",
     "signature_text",
+    "takes_argument",
     "unregister",
 ]

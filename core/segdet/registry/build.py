@@ -21,7 +21,7 @@ from .groups import GROUPS, PLUGIN_API_VERSION, full_group, short_group
 from .local import local_lookup
 from .records import INCOMPATIBLE, LOCAL, ComponentInfo
 
-__all__ = ["build", "resolve", "find_info", "check_arguments", "describe_location", "signature_text"]
+__all__ = ["build", "resolve", "find_info", "check_arguments", "describe_location", "signature_text", "takes_argument"]
 
 _LOADED: dict[str, Any] = {}
 
@@ -143,6 +143,15 @@ def signature_text(obj: Any) -> str:
         return f"{getattr(obj, '__name__', obj)}{inspect.signature(obj)}"
     except (TypeError, ValueError):
         return repr(obj)
+
+
+def takes_argument(obj: Any, name: str) -> bool:
+    """Whether calling ``obj`` accepts keyword ``name`` (named, or through ``**kwargs``)."""
+    try:
+        params = inspect.signature(obj).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def check_arguments(obj: Any, kwargs: Mapping[str, Any], where: str, display: str = "",

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import RegistryError
-from .build import check_arguments, describe_location, find_info, resolve
+from .build import check_arguments, describe_location, find_info, resolve, takes_argument
 from .slots import Slot, slots_of
 from .values import annotation_problems
 
@@ -71,19 +71,11 @@ def check_section(cfg: Mapping[str, Any], group: str, problems: list[str],
             args[key] = value
     # what the parent fills counts as given, where the component takes it (a neck that computes no
     # strides simply does not take ``in_strides``)
-    present = {**{k: None for k in filled if _takes(obj, k)}, **args}
+    present = {**{k: None for k in filled if takes_argument(obj, k)}, **args}
     at = where.split(" (")[0].rsplit(".", 1)[0] or "config"
     problems.extend(check_arguments(obj, present, at, display, cfg))
     problems.extend(annotation_problems(obj, args, display, lambda key: describe_location(cfg, key)))
     check_children(obj, cfg, args, problems)
-
-
-def _takes(obj: Any, name: str) -> bool:
-    try:
-        params = inspect.signature(obj).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def _default(obj: Any, name: str) -> Any:

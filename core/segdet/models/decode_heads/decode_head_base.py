@@ -15,7 +15,6 @@ Subclasses implement :meth:`BaseDecodeHead.forward` and usually call
 """
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Union
 
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...errors import DataError
-from ...registry import build, describe_location, resolve
+from ...registry import build, describe_location, resolve, takes_argument
 from ...registry.slots import Slot
 from ..layers import ConvModule, normal_init
 
@@ -103,14 +102,6 @@ def _loss_name(loss: nn.Module) -> str:
     return name
 
 
-def _accepts(fn: Any, arg: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return arg in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
-
 class BaseDecodeHead(nn.Module):
     """Common part of decode heads: input selection, classifier, losses.
 
@@ -186,7 +177,7 @@ class BaseDecodeHead(nn.Module):
             # MMSegmentation's samplers take the head as ``context``; segdet's do not need it
             sampler_cls = sampler["type"] if not isinstance(sampler["type"], str) else resolve(
                 sampler["type"], "task_modules", describe_location(sampler))
-            extra = {"context": self} if _accepts(sampler_cls, "context") else None
+            extra = {"context": self} if takes_argument(sampler_cls, "context") else None
             self.sampler = build(sampler, "task_modules", default_args=extra)
 
         self.conv_seg = nn.Conv2d(self.channels, self.num_classes, kernel_size=1)
@@ -270,7 +261,7 @@ class BaseDecodeHead(nn.Module):
         seg_logit = resize(seg_logit, seg_label.shape[2:], "bilinear", self.align_corners)
         seg_weight = None
         if self.sampler is not None:
-            extra = {"ignore_index": self.ignore_index} if _accepts(self.sampler.sample, "ignore_index") else {}
+            extra = {"ignore_index": self.ignore_index} if takes_argument(self.sampler.sample, "ignore_index") else {}
             seg_weight = self.sampler.sample(seg_logit, seg_label, **extra)
         label = seg_label.squeeze(1).long()
         _check_labels(label, self.num_classes, self.ignore_index)
@@ -279,7 +270,7 @@ class BaseDecodeHead(nn.Module):
         for loss in losses_decode:
             name = _loss_name(loss)
             kwargs: dict[str, Any] = {"weight": seg_weight}
-            if _accepts(loss.forward, "ignore_index"):
+            if takes_argument(loss.forward, "ignore_index"):
                 kwargs["ignore_index"] = self.ignore_index
             value = loss(seg_logit, label, **kwargs)
             out[name] = out[name] + value if name in out else value
