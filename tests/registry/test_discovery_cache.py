@@ -177,3 +177,21 @@ def test_old_cache_files_are_pruned(monkeypatch, tmp_path):
     left = _cache_files(tmp_path)
     assert len(left) == 32 and scan_cache.cache_file() in left
     assert tmp_path / "discovery-old00.json" not in left and tmp_path / "discovery-old39.json" in left
+
+
+def test_relative_path_entries_follow_the_working_folder(cached_env, monkeypatch, tmp_path):
+    here, there = tmp_path / "here", tmp_path / "there"
+    write_dist(here, "segdet-neck-here", "0.1", {"segdet.necks": {"HereNeck": "h:HereNeck"}})
+    shutil.copytree(here, there)  # same names, times and sizes: only where they are differs
+    for folder in (here, there):
+        os.utime(folder, ns=(10**18, 10**18))
+    monkeypatch.syspath_prepend("")
+    monkeypatch.chdir(here)
+    at_here = scan_cache.fingerprint()
+    monkeypatch.chdir(there)
+    assert scan_cache.fingerprint() != at_here
+
+
+def test_non_text_path_entries_disable_the_cache(cached_env, monkeypatch):
+    monkeypatch.setattr(sys, "path", [*sys.path, b"/somewhere"])
+    assert scan_cache.fingerprint() is None

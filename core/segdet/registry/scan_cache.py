@@ -54,7 +54,7 @@ def cache_dir() -> Path:
 
 def cache_file() -> Path:
     """The cache file of this interpreter and ``sys.path`` (an environment seen the same way)."""
-    ident = "\0".join([sys.executable, *sys.path]).encode("utf-8", "surrogateescape")
+    ident = "\0".join([sys.executable, *map(str, sys.path)]).encode("utf-8", "surrogateescape")
     return cache_dir() / f"discovery-{zlib.crc32(ident):08x}.json"
 
 
@@ -102,16 +102,18 @@ def fingerprint(extra: str = "") -> str | None:
         return None
     state: list[Any] = [FORMAT, extra, sys.version]
     for entry in sys.path:
-        folder = entry or "."
+        if not isinstance(entry, str):  # bytes or other objects: importlib handles them its own way
+            return None
+        folder = os.path.abspath(entry or ".")  # '' and relative entries follow the working folder
         try:
             st = os.stat(folder)
         except OSError:
-            state.append([entry, None])
+            state.append([folder, None])
             continue
         if os.path.isdir(folder):
-            state.append([entry, st.st_mtime_ns, _folder_entries(folder)])
+            state.append([folder, st.st_mtime_ns, _folder_entries(folder)])
         else:  # a zip or egg on sys.path: its contents change with its time and size
-            state.append([entry, st.st_mtime_ns, st.st_size])
+            state.append([folder, st.st_mtime_ns, st.st_size])
     return json.dumps(state, separators=(",", ":"))
 
 
