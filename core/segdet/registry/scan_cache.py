@@ -1,11 +1,11 @@
 """An on-disk cache of the discovery scan, for listings: valid while the environment is unchanged.
 
 The key is a *fingerprint* of what :func:`importlib.metadata.distributions` would read: for every
-``sys.path`` entry its modification time and, for a folder, the name and modification time of each
-``*.dist-info`` / ``*.egg-info`` inside plus the time and size of its ``entry_points.txt``. Installing,
-removing, upgrading or reinstalling a distribution (``pip install -e`` of an edited pyproject
-included) changes it; computing it costs a directory listing and two ``stat`` calls per
-distribution, much less than reading every distribution's metadata.
+``sys.path`` entry its modification time and, for a folder, the name of each ``*.dist-info`` /
+``*.egg-info`` inside with the time and size of its ``entry_points.txt``. Installing, removing,
+upgrading or reinstalling a distribution (``pip install -e`` of an edited pyproject included) and
+editing an ``entry_points.txt`` in place change it; computing it costs a directory listing and one
+``stat`` call per distribution, much less than reading every distribution's metadata.
 
 The file lives in the user's cache folder (``SEGDET_CACHE_DIR``, else ``$XDG_CACHE_HOME/segdet``,
 else ``~/.cache/segdet``), never beside the installed packages, one file per interpreter and
@@ -82,13 +82,10 @@ def _folder_entries(folder: str) -> list[list[Any]]:
     try:
         with os.scandir(folder) as it:
             for entry in it:
-                if not entry.name.lower().endswith(_SUFFIXES):
-                    continue
-                try:
-                    mtime = entry.stat().st_mtime_ns
-                except OSError:
-                    mtime = None
-                entries.append([entry.name, mtime, _stat_key(os.path.join(entry.path, "entry_points.txt"))])
+                if entry.name.lower().endswith(_SUFFIXES):
+                    # a reinstall writes entry_points.txt anew: its time (and size) tell it, no need
+                    # to stat the metadata folder itself
+                    entries.append([entry.name, _stat_key(os.path.join(entry.path, "entry_points.txt"))])
     except OSError:
         return [["<unreadable>"]]
     entries.sort()
