@@ -131,6 +131,8 @@ class BaseDecodeHead(nn.Module):
         "loss_decode": Slot("losses"),
         "sampler": Slot("task_modules", fills=("context",)),
     }
+    #: the head's own modules read one map: it refuses ``input_transform='multiple_select'``
+    single_map: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -189,6 +191,8 @@ class BaseDecodeHead(nn.Module):
                      input_transform: str | None) -> None:
         if input_transform not in _TRANSFORMS:
             raise ValueError(f"input_transform must be one of {_TRANSFORMS}, got {input_transform!r}")
+        if self.single_map and input_transform == "multiple_select":
+            raise ValueError(f"{type(self).__name__} takes one map: use input_transform=None or 'resize_concat'")
         self.input_transform = input_transform
         if input_transform is None:
             if not isinstance(in_channels, int) or not isinstance(in_index, int):

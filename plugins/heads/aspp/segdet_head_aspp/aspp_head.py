@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -37,6 +37,8 @@ class ASPPHead(BaseDecodeHead):
         head = ASPPHead(in_channels=16, channels=8, num_classes=4, dilations=(1, 2, 3))
     """
 
+    single_map: ClassVar[bool] = True
+
     def __init__(
         self,
         in_channels: int | Sequence[int],
@@ -61,8 +63,6 @@ class ASPPHead(BaseDecodeHead):
             norm_cfg=norm_cfg, act_cfg=act_cfg, in_index=in_index, input_transform=input_transform,
             loss_decode=loss_decode, ignore_index=ignore_index, sampler=sampler, align_corners=align_corners,
             init_cfg=init_cfg)
-        if input_transform == "multiple_select":
-            raise ValueError("ASPPHead takes one map: use input_transform=None or 'resize_concat'")
         if isinstance(dilations, int) or not dilations or any(int(d) < 1 for d in dilations):
             raise ValueError(f"ASPPHead: dilations must be a non-empty list of ints >= 1, got {dilations!r}")
         assert isinstance(self.in_channels, int)

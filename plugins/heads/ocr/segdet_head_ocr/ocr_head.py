@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -37,6 +37,8 @@ class OCRHead(BaseDecodeHead):
     (N, num_classes, h', w') (resized to h, w when different) -> logits (N, num_classes, h, w).
     """
 
+    single_map: ClassVar[bool] = True
+
     def __init__(
         self,
         in_channels: int | Sequence[int],
@@ -62,8 +64,6 @@ class OCRHead(BaseDecodeHead):
             norm_cfg=norm_cfg, act_cfg=act_cfg, in_index=in_index, input_transform=input_transform,
             loss_decode=loss_decode, ignore_index=ignore_index, sampler=sampler, align_corners=align_corners,
             init_cfg=init_cfg)
-        if input_transform == "multiple_select":
-            raise ValueError("OCRHead takes one map: use input_transform=None or 'resize_concat'")
         if ocr_channels < 1 or scale < 1:
             raise ValueError(f"OCRHead needs ocr_channels >= 1 and scale >= 1, got {ocr_channels}, {scale}")
         assert isinstance(self.in_channels, int)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -26,6 +26,8 @@ class PSPHead(BaseDecodeHead):
 
     Shapes: selected input (N, in_channels, h, w) -> logits (N, num_classes, h, w).
     """
+
+    single_map: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -51,8 +53,6 @@ class PSPHead(BaseDecodeHead):
             norm_cfg=norm_cfg, act_cfg=act_cfg, in_index=in_index, input_transform=input_transform,
             loss_decode=loss_decode, ignore_index=ignore_index, sampler=sampler, align_corners=align_corners,
             init_cfg=init_cfg)
-        if input_transform == "multiple_select":
-            raise ValueError("PSPHead takes one map: use input_transform=None or 'resize_concat'")
         assert isinstance(self.in_channels, int)
         self.pool_scales = tuple(pool_scales)
         self.psp_modules = PPM(self.pool_scales, self.in_channels, self.channels, conv_cfg=conv_cfg,

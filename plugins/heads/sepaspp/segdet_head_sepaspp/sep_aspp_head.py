@@ -3,7 +3,7 @@ Semantic Image Segmentation")."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -43,6 +43,8 @@ class DepthwiseSeparableASPPHead(BaseDecodeHead):
                                           c1_in_channels=4, c1_channels=4, dilations=(1, 2))
     """
 
+    single_map: ClassVar[bool] = True
+
     def __init__(
         self,
         in_channels: int | Sequence[int],
@@ -69,8 +71,6 @@ class DepthwiseSeparableASPPHead(BaseDecodeHead):
             norm_cfg=norm_cfg, act_cfg=act_cfg, in_index=in_index, input_transform=input_transform,
             loss_decode=loss_decode, ignore_index=ignore_index, sampler=sampler, align_corners=align_corners,
             init_cfg=init_cfg)
-        if input_transform == "multiple_select":
-            raise ValueError("DepthwiseSeparableASPPHead takes one deep map: use input_transform=None")
         if c1_in_channels < 0 or c1_channels < 0:
             raise ValueError(f"c1_in_channels and c1_channels must be >= 0, got {c1_in_channels}, {c1_channels}")
         if isinstance(dilations, int) or not dilations or any(int(d) < 1 for d in dilations):
