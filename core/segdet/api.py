@@ -65,7 +65,7 @@ from .models.roi_heads import (
     scale_factor_tensor,
 )
 from .models.task_modules import AssignResult, SamplingResult
-from .models.weights import load_pretrained, load_state_dict_file
+from .models.weights import load_backbone_pretrained, load_pretrained, load_state_dict_file
 from .ops import batched_nms, bbox_overlaps, multiclass_nms, nms, soft_nms
 from .registry import PLUGIN_API_VERSION, ComponentInfo, build, components, find_info, resolve
 from .registry.slots import Slot, slots_of
@@ -102,6 +102,7 @@ __all__ = [
     "normal_init",
     "xavier_init",
     # weights
+    "load_backbone_pretrained",
     "load_pretrained",
     "load_state_dict_file",
     # ops

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,7 @@ from torch import nn
 
 from ..errors import CheckpointError, UnsafeCheckpointError
 
-__all__ = ["load_state_dict_file", "load_pretrained", "safe_torch_load"]
+__all__ = ["load_backbone_pretrained", "load_state_dict_file", "load_pretrained", "safe_torch_load"]
 
 
 def _numpy_array_globals() -> list[Any]:
@@ -118,3 +119,22 @@ def load_pretrained(module: nn.Module, checkpoint: str, prefix: str | None = Non
             f"{checkpoint}: missing keys {result.missing_keys[:10]}, unexpected keys {result.unexpected_keys[:10]}"
         )
     return list(result.missing_keys), list(result.unexpected_keys)
+
+
+def load_backbone_pretrained(module: nn.Module, checkpoint: str, prefix: str | None = None) -> list[str]:
+    """Load a backbone's ``init_cfg`` checkpoint: its own weights, or a whole model's.
+
+    Without ``prefix``, a file none of whose keys fit (a whole detector or segmentor) is read
+    again under ``backbone.``. Keys still missing stay at their initial values, with a warning
+    naming the backbone, the file and the first few keys.
+
+    Returns:
+        The missing keys.
+    """
+    missing, _ = load_pretrained(module, checkpoint, prefix=prefix)
+    if prefix is None and {name for name, _ in module.named_parameters()} <= set(missing):
+        missing, _ = load_pretrained(module, checkpoint, prefix="backbone.")
+    if missing:
+        warnings.warn(f"{type(module).__name__}: {len(missing)} keys missing in {checkpoint} (kept at their "
+                      f"initial values), e.g. {missing[:5]}", stacklevel=3)
+    return missing

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from segdet.api import build_norm_layer, load_pretrained
+from segdet.api import build_norm_layer, load_backbone_pretrained
 
 from ._blocks import BasicBlock, BlockType, Bottleneck, _Block, conv_layer
 from .checkpoints import resolve_checkpoint
@@ -200,13 +200,7 @@ class HRNet(nn.Module):
         self._default_init()
         if self.init_cfg is None or self._checkpoint is None:
             return
-        prefix = self.init_cfg.get("prefix")
-        missing, _ = load_pretrained(self, self._checkpoint, prefix=prefix)
-        if prefix is None and {name for name, _ in self.named_parameters()} <= set(missing):
-            missing, _ = load_pretrained(self, self._checkpoint, prefix="backbone.")
-        if missing:
-            warnings.warn(f"HRNet: {len(missing)} keys missing in {self._checkpoint} (kept at their initial "
-                          f"values), e.g. {missing[:5]}", stacklevel=2)
+        load_backbone_pretrained(self, self._checkpoint, prefix=self.init_cfg.get("prefix"))
         self._freeze_stages()
 
     def _frozen_modules(self) -> list[nn.Module]:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from segdet.api import build_norm_layer, load_pretrained
+from segdet.api import build_norm_layer, load_backbone_pretrained
 
 from .blocks import BasicBlock, BlockType, Bottleneck, ResLayer, _Block, make_conv
 from .checkpoints import resolve_checkpoint
@@ -261,15 +261,7 @@ class ResNet(nn.Module):
         """
         self._default_init()
         if self.init_cfg is not None and self._checkpoint is not None:
-            checkpoint = self._checkpoint
-            prefix = self.init_cfg.get("prefix")
-            missing, _ = load_pretrained(self, checkpoint, prefix=prefix)
-            if prefix is None and {name for name, _ in self.named_parameters()} <= set(missing):
-                # Nothing matched: most likely a whole-detector/segmentor checkpoint.
-                missing, _ = load_pretrained(self, checkpoint, prefix="backbone.")
-            if missing:
-                warnings.warn(f"{type(self).__name__}: {len(missing)} keys missing in {checkpoint} (kept at their "
-                              f"initial values), e.g. {missing[:5]}", stacklevel=2)
+            load_backbone_pretrained(self, self._checkpoint, prefix=self.init_cfg.get("prefix"))
 
     def _freeze_stages(self) -> None:
         if self.frozen_stages >= 0:
