@@ -6,15 +6,21 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["IoUMetric", "intersect_and_union", "format_table"]
+__all__ = ["IoUMetric", "areas_from_confusion", "intersect_and_union", "format_table"]
 
 _METRICS = ("mIoU", "mDice", "mFscore")
 
 
-def _to_numpy(x: Any) -> np.ndarray:
-    if hasattr(x, "detach"):  # torch.Tensor, without importing torch here
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
+def areas_from_confusion(confusion: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(area_intersect, area_union, area_pred, area_label)``, int64 (K,) each, of a (K, K + 1)
+    confusion matrix (:func:`~segdet.evaluation.seg_confusion.seg_confusion_matrix`)."""
+    cm = confusion.detach().cpu().numpy() if hasattr(confusion, "detach") else np.asarray(confusion)
+    cm = cm.astype(np.int64)
+    k = cm.shape[0]
+    area_intersect = np.diagonal(cm[:, :k]).copy()
+    area_pred = cm[:, :k].sum(0)
+    area_label = cm.sum(1)
+    return area_intersect, area_pred + area_label - area_intersect, area_pred, area_label
 
 
 def intersect_and_union(pred: Any, label: Any, num_classes: int, ignore_index: int = 255,
@@ -23,7 +29,7 @@ def intersect_and_union(pred: Any, label: Any, num_classes: int, ignore_index: i
     """Per-class pixel areas of one prediction against its label map.
 
     Args:
-        pred: (H, W) predicted class indices (Tensor or array).
+        pred: (H, W) predicted class indices (Tensor on any device, or array).
         label: (H, W) ground-truth label map as read from disk.
         num_classes: classes counted; labels and predictions outside ``[0, num_classes)`` are dropped.
         ignore_index: label of pixels that do not count (after ``label_map`` and ``reduce_zero_label``).
@@ -31,31 +37,13 @@ def intersect_and_union(pred: Any, label: Any, num_classes: int, ignore_index: i
         reduce_zero_label: label 0 becomes ``ignore_index`` and every other label shifts down by one.
 
     Returns:
-        ``(area_intersect, area_union, area_pred, area_label)``, each int64 (num_classes,).
+        ``(area_intersect, area_union, area_pred, area_label)``, each int64 (num_classes,) numpy.
+        ``area_pred`` counts predictions at labelled pixels only.
     """
-    pred = _to_numpy(pred).astype(np.int64)
-    label = _to_numpy(label).astype(np.int64)
-    if pred.shape != label.shape:
-        raise ValueError(f"prediction shape {pred.shape} differs from label shape {label.shape}")
-    if label_map:
-        mapped = label.copy()
-        for old, new in label_map.items():
-            mapped[label == old] = new if new >= 0 else ignore_index
-        label = mapped
-    if reduce_zero_label:
-        zero = label == 0
-        label = label - 1
-        label[zero] = ignore_index
-        label[label == ignore_index - 1] = ignore_index
-    keep = (label != ignore_index) & (label >= 0) & (label < num_classes)
-    pred, label = pred[keep], label[keep]
-    hit = pred == label
-    area_intersect = np.bincount(label[hit], minlength=num_classes)[:num_classes]
-    valid_pred = pred[(pred >= 0) & (pred < num_classes)]
-    area_pred = np.bincount(valid_pred, minlength=num_classes)[:num_classes]
-    area_label = np.bincount(label, minlength=num_classes)[:num_classes]
-    area_union = area_pred + area_label - area_intersect
-    return area_intersect, area_union, area_pred, area_label
+    from .seg_confusion import seg_confusion_matrix
+
+    return areas_from_confusion(seg_confusion_matrix(pred, label, num_classes, ignore_index, label_map,
+                                                     reduce_zero_label))
 
 
 def format_table(per_class: Mapping[str, Sequence[float]], class_names: Sequence[str]) -> str:
@@ -109,23 +97,36 @@ class IoUMetric:
         self.reset()
 
     def reset(self) -> None:
-        """Forget accumulated areas."""
-        self._areas: np.ndarray | None = None  # (4, num_classes): intersect, union, pred, label
+        """Forget accumulated counts."""
+        self._confusion: Any = None  # int64 Tensor (K, K + 1) on the first prediction's device
+
+    @property
+    def confusion(self) -> np.ndarray | None:
+        """The accumulated (K, K + 1) confusion matrix (rows: labels, columns: predictions, column K:
+        predictions outside the classes), or None before any :meth:`accumulate`."""
+        return None if self._confusion is None else self._confusion.cpu().numpy()
 
     def accumulate(self, pred: Any, label: Any) -> None:
-        """Add one image's areas; ``pred`` and ``label`` are (H, W) maps (Tensor or array)."""
+        """Add one image: ``pred`` (H, W) Tensor on any device, or array; ``label`` (H, W) array or
+        Tensor. The counts are made and kept on ``pred``'s device (the label map moves there, the
+        prediction never leaves it, nothing waits for the device); :meth:`compute` reads them back."""
+        from .seg_confusion import seg_confusion_matrix
+
         if self.num_classes is None:
             raise ValueError("IoUMetric.accumulate needs num_classes (give it to the constructor)")
-        areas = np.stack(intersect_and_union(pred, label, self.num_classes, self.ignore_index,
-                                             self.label_map, self.reduce_zero_label))
-        self._areas = areas if self._areas is None else self._areas + areas
+        cm = seg_confusion_matrix(pred, label, self.num_classes, self.ignore_index, self.label_map,
+                                  self.reduce_zero_label)
+        if self._confusion is None:
+            self._confusion = cm
+        else:
+            self._confusion += cm.to(self._confusion.device)
 
     def compute(self) -> dict[str, Any]:
         """Summary floats (``aAcc``, ``mIoU``, ``mAcc``, ``mDice``, ``mFscore``, ``mPrecision``,
         ``mRecall`` as requested, fractions in [0, 1]) and per-class arrays under ``IoU``, ``Acc``, ..."""
-        if self._areas is None:
+        if self._confusion is None:
             raise ValueError("IoUMetric.compute called before any accumulate()")
-        inter, union, pred, label = (a.astype(np.float64) for a in self._areas)
+        inter, union, pred, label = (a.astype(np.float64) for a in areas_from_confusion(self._confusion))
         per_class: dict[str, np.ndarray] = {}
         with np.errstate(divide="ignore", invalid="ignore"):
             acc = inter / label
