@@ -199,6 +199,60 @@ def scale_table(extras: list[int], runs: int, check_runs: int, tmp: Path) -> Non
                   f"{per[0]:>12} {per[1]:>11}")
 
 
+_IN_PROCESS = """
+import json, sys, time
+from importlib import metadata
+from segdet.registry import discovery
+
+def best(fn, n):
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+def scan():
+    discovery.refresh()
+    discovery.discover()
+
+def hit():
+    discovery.refresh()
+    discovery.discover(cached=True)
+
+def stdlib():
+    metadata.entry_points(group="segdet.necks")
+
+hit()  # fills the cache
+n = int(sys.argv[1])
+print(json.dumps({"dists": len(list(metadata.distributions())), "scan": best(scan, n), "hit": best(hit, n),
+                  "stdlib": best(stdlib, n)}))
+"""
+
+
+def in_process_table(extras: list[int], runs: int, tmp: Path) -> None:
+    """Discovery alone, inside one process (no interpreter start): best of ``runs`` calls."""
+    rows = {}
+    for n in extras:
+        env = _env(None if n == 0 else tmp / f"extra-{n}", tmp / f"cache-inproc-{n}")
+        out = subprocess.run([sys.executable, "-c", _IN_PROCESS, str(runs)], check=True, capture_output=True,
+                             text=True, env=env, cwd=ROOT).stdout
+        rows[n] = json.loads(out)
+    print(f"\ndiscovery inside one process, best of {runs} calls (ms); per dist = (time - time at {extras[0]}) / "
+          "extra dists\nscan: segdet's metadata scan (what building and check-config use); cached: the listing's "
+          "cache hit (fingerprint + read);\nstdlib: importlib.metadata.entry_points(group='segdet.necks'), "
+          "for reference")
+    print(f"{'extra':>5} {'dists':>5} {'scan':>7} {'cached':>7} {'stdlib':>7} {'scan/dist':>9} {'cached/dist':>11} "
+          f"{'stdlib/dist':>11}")
+    base = rows[extras[0]]
+    for n in extras:
+        r = rows[n]
+        per = ["-"] * 3 if n == extras[0] else [f"{(r[k] - base[k]) / (n - extras[0]) * 1000:.4f}"
+                                                for k in ("scan", "hit", "stdlib")]
+        print(f"{n:>5} {r['dists']:>5} {r['scan'] * 1000:7.2f} {r['hit'] * 1000:7.2f} {r['stdlib'] * 1000:7.2f} "
+              f"{per[0]:>9} {per[1]:>11} {per[2]:>11}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=7)
@@ -209,6 +263,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="segdet-bench-startup-") as tmp:
         startup_table(args.runs, Path(tmp) / "cache-startup")
         scale_table(extras, args.runs, args.check_runs, Path(tmp))
+        in_process_table(extras, 3 * args.runs, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -104,9 +104,9 @@ def _name_version(dist: metadata.Distribution) -> tuple[str, str]:
     the rest (the long description is most of the file)."""
     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
     found: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in text.split("\n\n", 1)[0].splitlines():  # the header; the long description follows
         if not line:
-            break  # end of the header
+            break
         key, sep, value = line.partition(":")
         if sep and key in ("Name", "Version") and key not in found:
             found[key] = value.strip()
@@ -153,11 +153,14 @@ def _classify(found: list[ComponentInfo]) -> list[ComponentInfo]:
     for info in found:
         by_key[(info.group, info.name)].append(info)
     out: list[ComponentInfo] = []
+    compatible: dict[str, bool] = {}
     for infos in by_key.values():
         clash = len({i.distribution for i in infos}) > 1
         for info in infos:
             state = OK
-            if not api_compatible(info.api):
+            if info.api not in compatible:
+                compatible[info.api] = api_compatible(info.api)
+            if not compatible[info.api]:
                 state = INCOMPATIBLE
             elif clash:
                 state = CLASH
