@@ -161,11 +161,22 @@ class _Unpaired(nn.Module):
         return self.proj(self.input_bn(x))
 
 
+class _WeightStandardizedConv(nn.Conv2d):
+    """Normalises its weight on every call: a BatchNorm scale folded into it would be undone."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight
+        w = (w - w.mean(dim=(1, 2, 3), keepdim=True)) / (w.std(dim=(1, 2, 3), keepdim=True) + 1e-5)
+        return self._conv_forward(x, w, self.bias)
+
+
 def test_fuse_leaves_what_is_not_a_conv_bn_pair():
     model = nn.Sequential(nn.BatchNorm2d(3), nn.Conv2d(3, 4, 3), _Unpaired(),
                           nn.Conv2d(4, 6, 1), nn.BatchNorm2d(4, affine=False)).eval()
     _randomize_norms(model.get_submodule("2"))
     assert fuse_conv_bn(model) == 0  # BN before conv; names unpaired; 6 channels vs 4 features
+    ws = nn.Sequential(_WeightStandardizedConv(3, 4, 3), nn.BatchNorm2d(4)).eval()
+    assert fuse_conv_bn(ws) == 0 and isinstance(ws[1], nn.BatchNorm2d)
     plain = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4, affine=False), nn.ReLU()).eval()
     _randomize_norms(plain)
     x = _image(3)

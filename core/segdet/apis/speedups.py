@@ -72,11 +72,18 @@ def _names_pair(parent: nn.Module, conv_name: str, norm_name: str) -> bool:
 def _fold(conv: nn.Module, bn: Any) -> None:
     """Replace ``conv``'s weight and bias, in place, by those of ``bn(conv(x))``."""
     assert isinstance(conv, _CONVS)
-    weight, bias = fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var,
-                                        float(bn.eps), bn.weight, bn.bias)
     with torch.no_grad():
-        conv.weight = weight
-        conv.bias = bias
+        weight, bias = fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var,
+                                            float(bn.eps), bn.weight, bn.bias)
+    conv.weight = weight
+    conv.bias = bias
+
+
+def _is_plain_conv(module: nn.Module) -> bool:
+    """A stock convolution: subclasses that change how the weight is used (weight
+    standardisation, deformable offsets) are not folded."""
+    return any(isinstance(module, cls) and type(module).forward is cls.forward
+               and type(module)._conv_forward is cls._conv_forward for cls in _CONVS)
 
 
 def _fuse_children(module: nn.Module, skipped: list[str], prefix: str) -> int:
@@ -84,7 +91,7 @@ def _fuse_children(module: nn.Module, skipped: list[str], prefix: str) -> int:
     children = list(module.named_children())
     folded: set[str] = set()
     for (name, child), (next_name, nxt) in zip(children, children[1:]):
-        if name in folded or not isinstance(child, _CONVS) or not _is_batch_norm(nxt):
+        if name in folded or not _is_plain_conv(child) or not _is_batch_norm(nxt):
             continue
         stats: Any = nxt
         features = getattr(stats, "num_features", None) or stats.running_var.numel()
@@ -106,7 +113,8 @@ def _fuse_children(module: nn.Module, skipped: list[str], prefix: str) -> int:
 def fuse_conv_bn(model: nn.Module) -> int:
     """Fold every BatchNorm that directly follows a convolution into that convolution, in place.
 
-    A pair is a convolution (``nn.Conv1d/2d/3d``) and the BatchNorm (``BatchNorm*d``,
+    A pair is a convolution (``nn.Conv1d/2d/3d``, not a subclass with its own forward, such as
+    weight standardisation) and the BatchNorm (``BatchNorm*d``,
     ``SyncBatchNorm``, torchvision's ``FrozenBatchNorm2d``) registered right after it, with as
     many features as the conv has output channels, in one of these places:
 
