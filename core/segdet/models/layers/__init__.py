@@ -1,5 +1,6 @@
 """Building blocks shared by components (part of the plugin API)."""
 from .conv_module import ConvModule
+from .freeze import eval_batch_norms, freeze_modules
 from .init import bias_init_with_prob, constant_init, kaiming_init, normal_init, xavier_init
 from .norm import build_activation_layer, build_norm_layer, norm_abbr
 from .scale import Scale
@@ -11,6 +12,8 @@ __all__ = [
     "build_activation_layer",
     "build_norm_layer",
     "constant_init",
+    "eval_batch_norms",
+    "freeze_modules",
     "kaiming_init",
     "norm_abbr",
     "normal_init",

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from segdet.api import build_norm_layer, load_backbone_pretrained
+from segdet.api import build_norm_layer, eval_batch_norms, freeze_modules, load_backbone_pretrained
 
 from ._blocks import BasicBlock, BlockType, Bottleneck, _Block, conv_layer
 from .checkpoints import resolve_checkpoint
@@ -214,19 +214,14 @@ class HRNet(nn.Module):
         return mods
 
     def _freeze_stages(self) -> None:
-        for m in self._frozen_modules():
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
+        freeze_modules(self._frozen_modules())
 
     def train(self, mode: bool = True) -> HRNet:
         """Training mode, keeping frozen stages (and BatchNorm if ``norm_eval``) in eval mode."""
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
+            eval_batch_norms(self)
         return self
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from segdet.api import build_norm_layer, load_backbone_pretrained
+from segdet.api import build_norm_layer, eval_batch_norms, freeze_modules, load_backbone_pretrained
 
 from .blocks import BasicBlock, BlockType, Bottleneck, ResLayer, _Block, make_conv
 from .checkpoints import resolve_checkpoint
@@ -264,26 +264,18 @@ class ResNet(nn.Module):
             load_backbone_pretrained(self, self._checkpoint, prefix=self.init_cfg.get("prefix"))
 
     def _freeze_stages(self) -> None:
+        frozen: list[nn.Module] = []
         if self.frozen_stages >= 0:
-            stem = [self.stem] if self.deep_stem else [self.conv1, self.norm1]
-            for m in stem:
-                m.eval()
-                for p in m.parameters():
-                    p.requires_grad = False
-        for i in range(1, self.frozen_stages + 1):
-            m = getattr(self, f"layer{i}")
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
+            frozen += [self.stem] if self.deep_stem else [self.conv1, self.norm1]
+        frozen += [getattr(self, f"layer{i}") for i in range(1, self.frozen_stages + 1)]
+        freeze_modules(frozen)
 
     def train(self, mode: bool = True) -> ResNet:
         """Set training mode, keeping frozen stages (and BatchNorm if ``norm_eval``) in eval mode."""
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
+            eval_batch_norms(self)
         return self
 
     def _forward_stem(self, x: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segdet.api import build_norm_layer, load_state_dict_file
+from segdet.api import build_norm_layer, freeze_modules, load_state_dict_file
 
 from ._attention import WindowMSA
 from ._blocks import SwinBlockSequence
@@ -252,10 +252,7 @@ class SwinTransformer(nn.Module):
             if i - 1 in self.out_indices:
                 frozen.append(getattr(self, f"norm{i - 1}"))
             frozen.append(self.stages[i - 1])
-        for m in frozen:
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
+        freeze_modules(frozen)
 
     def train(self, mode: bool = True) -> SwinTransformer:
         super().train(mode)
