@@ -116,11 +116,17 @@ def test_cache_rows_of_the_wrong_shape_are_ignored(cached_env):
     expected = list(discovery.discover(cached=True))
     (path,) = _cache_files(cache)
     data = json.loads(path.read_text())
-    for bad in ([["segdet.necks", "X"]], [["segdet.necks", "X", "d", "1", 5, "ok", ""]], "rows", None):
-        data["payload"]["components"] = bad
+    good = data["payload"]
+    bad_rows = ([["segdet.necks", "X"]], [["segdet.necks", "X", "d", "1", 5, "ok", ""]], "rows", None,
+                [dict.fromkeys("abcdefg", "x")])
+    bad_stray = ([["d", "1", "segdet.neck", "TypoFPN", None]], [["d", "1", "segdet.neck", ["T"], 3]], [None])
+    for payload in ([{**good, "components": rows} for rows in bad_rows] + [{**good, "stray": st} for st in bad_stray]
+                    + [None, [], "payload", {"components": good["components"]}]):
+        data["payload"] = payload
         path.write_text(json.dumps(data))
         discovery.refresh()
-        assert discovery.discover(cached=True) == expected
+        assert discovery.discover(cached=True) == expected, payload
+        assert discovery.stray_groups(cached=True) == [], payload
 
 
 def test_unwritable_cache_folder_costs_only_the_scan(cached_env, monkeypatch, tmp_path):

@@ -187,20 +187,24 @@ def _to_payload(scan: _Scan) -> dict[str, list[list[Any]]]:
             "stray": [[s.distribution, s.version, s.group, list(s.names), s.closest] for s in scan.stray]}
 
 
+def _strings(value: Any, count: int | None = None) -> bool:
+    return isinstance(value, list) and (count is None or len(value) == count) and \
+        all(isinstance(v, str) for v in value)
+
+
 def _from_payload(payload: Any) -> _Scan | None:
     """The scan stored in a cache file, or ``None`` if it is not exactly the expected shape."""
     try:
-        comps = [ComponentInfo(*row) for row in payload["components"] if len(row) == 7]
-        strays = [StrayGroup(d, v, g, tuple(n), c) for d, v, g, n, c in payload["stray"]]
-        if len(comps) != len(payload["components"]):
+        rows, strays = payload["components"], payload["stray"]
+        if not isinstance(rows, list) or not isinstance(strays, list):
             return None
-        fields = [f for i in comps for f in _sort_key(i)] + [f for s in strays for f in s[:3] + s.names]
-        if not all(isinstance(f, str) for f in fields) or not all(s.closest is None or isinstance(s.closest, str)
-                                                                 for s in strays):
+        if not all(_strings(row, 7) for row in rows) or not all(
+                isinstance(s, list) and len(s) == 5 and _strings(s[:3]) and _strings(s[3])
+                and (s[4] is None or isinstance(s[4], str)) for s in strays):
             return None
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError):
         return None
-    return _Scan(comps, strays)
+    return _Scan([ComponentInfo(*row) for row in rows], [StrayGroup(d, v, g, tuple(n), c) for d, v, g, n, c in strays])
 
 
 def _listed() -> _Scan:
