@@ -44,6 +44,7 @@ from .models.dense_heads import (
 )
 from .models.layers import (
     ConvModule,
+    ResidualBlockBase,
     Scale,
     bias_init_with_prob,
     build_activation_layer,
@@ -95,6 +96,7 @@ __all__ = [
     # layers and initialisation
     "ConvModule",
     "DepthwiseSeparableConvModule",
+    "ResidualBlockBase",
     "Scale",
     "bias_init_with_prob",
     "build_activation_layer",

@@ -3,10 +3,12 @@ from .conv_module import ConvModule
 from .freeze import eval_batch_norms, freeze_modules
 from .init import bias_init_with_prob, constant_init, kaiming_init, normal_init, xavier_init
 from .norm import build_activation_layer, build_norm_layer, norm_abbr
+from .residual import ResidualBlockBase
 from .scale import Scale
 
 __all__ = [
     "ConvModule",
+    "ResidualBlockBase",
     "Scale",
     "bias_init_with_prob",
     "build_activation_layer",

@@ -1,6 +1,7 @@
 """The two residual blocks HRNet stacks (``'BASIC'``, ``'BOTTLENECK'``), with MMDetection's keys.
 
-Own copies rather than an import from segdet-backbone-resnet: a plugin depends on segdet only.
+Own blocks rather than an import from segdet-backbone-resnet (a plugin depends on segdet only), on
+``segdet.api.ResidualBlockBase``.
 Keys: ``conv1``, ``bn1``, ``conv2``, ``bn2``, [``conv3``, ``bn3``], ``downsample.0`` / ``.1``.
 """
 from __future__ import annotations
@@ -9,10 +10,9 @@ from collections.abc import Mapping
 from typing import Any, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 
-from segdet.api import build_norm_layer
+from segdet.api import ResidualBlockBase
 
 __all__ = ["BasicBlock", "BlockType", "Bottleneck", "conv_layer"]
 
@@ -26,39 +26,7 @@ def conv_layer(conv_cfg: Mapping[str, Any] | None, in_channels: int, out_channel
     return nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=False)
 
 
-class _Block(nn.Module):
-    expansion = 1
-
-    def __init__(self, downsample: nn.Module | None, with_cp: bool) -> None:
-        super().__init__()
-        self.downsample = downsample
-        self.with_cp = with_cp
-        self.relu = nn.ReLU(inplace=True)
-        self.norm_names: list[str] = []
-
-    def _add_norm(self, norm_cfg: Mapping[str, Any], channels: int, index: int) -> None:
-        name, layer = build_norm_layer(norm_cfg, channels, postfix=index)
-        self.add_module(name, layer)
-        self.norm_names.append(name)
-
-    @property
-    def last_norm(self) -> nn.Module:
-        """The norm closing the residual branch (zeroed by ``zero_init_residual``)."""
-        return getattr(self, self.norm_names[-1])
-
-    def _residual(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def _inner(self, x: torch.Tensor) -> torch.Tensor:
-        return self._residual(x) + (x if self.downsample is None else self.downsample(x))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad and torch.is_grad_enabled():
-            return self.relu(cp.checkpoint(self._inner, x, use_reentrant=False))
-        return self.relu(self._inner(x))
-
-
-class BasicBlock(_Block):
+class BasicBlock(ResidualBlockBase):
     """3x3 -> 3x3 residual block (HRNet branches); ``stride`` on the first conv."""
 
     expansion = 1
@@ -66,7 +34,7 @@ class BasicBlock(_Block):
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
                  with_cp: bool = False, norm_cfg: Mapping[str, Any] = {"type": "BN"},  # noqa: B006
                  conv_cfg: Mapping[str, Any] | None = None) -> None:
-        super().__init__(downsample, with_cp)
+        super().__init__(downsample=downsample, with_cp=with_cp)
         self.conv1 = conv_layer(conv_cfg, inplanes, planes, 3, stride, 1)
         self._add_norm(norm_cfg, planes, 1)
         self.conv2 = conv_layer(conv_cfg, planes, planes, 3, 1, 1)
@@ -77,7 +45,7 @@ class BasicBlock(_Block):
         return getattr(self, self.norm_names[1])(self.conv2(out))
 
 
-class Bottleneck(_Block):
+class Bottleneck(ResidualBlockBase):
     """1x1 -> 3x3 -> 1x1 block with 4x expansion (HRNet's stage 1); ``stride`` on the 3x3 conv."""
 
     expansion = 4
@@ -85,7 +53,7 @@ class Bottleneck(_Block):
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
                  with_cp: bool = False, norm_cfg: Mapping[str, Any] = {"type": "BN"},  # noqa: B006
                  conv_cfg: Mapping[str, Any] | None = None) -> None:
-        super().__init__(downsample, with_cp)
+        super().__init__(downsample=downsample, with_cp=with_cp)
         self.conv1 = conv_layer(conv_cfg, inplanes, planes, 1)
         self._add_norm(norm_cfg, planes, 1)
         self.conv2 = conv_layer(conv_cfg, planes, planes, 3, stride, 1)

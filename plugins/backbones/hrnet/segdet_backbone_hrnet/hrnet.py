@@ -15,9 +15,15 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from segdet.api import build_norm_layer, eval_batch_norms, freeze_modules, load_backbone_pretrained
+from segdet.api import (
+    ResidualBlockBase,
+    build_norm_layer,
+    eval_batch_norms,
+    freeze_modules,
+    load_backbone_pretrained,
+)
 
-from ._blocks import BasicBlock, BlockType, Bottleneck, _Block, conv_layer
+from ._blocks import BasicBlock, BlockType, Bottleneck, conv_layer
 from .checkpoints import resolve_checkpoint
 from .hr_module import HRModule, make_branch
 
@@ -190,7 +196,7 @@ class HRNet(nn.Module):
                 nn.init.zeros_(m.bias)
         if self.zero_init_residual:
             for m in self.modules():
-                if isinstance(m, _Block):
+                if isinstance(m, ResidualBlockBase):
                     weight = m.last_norm.weight
                     assert isinstance(weight, torch.Tensor)
                     nn.init.zeros_(weight)

@@ -11,10 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 
-from segdet.api import build_norm_layer
+from segdet.api import ResidualBlockBase, build_norm_layer
 
 from .dcn import build_dcn, rename_legacy_offsets
 
@@ -53,49 +52,12 @@ def make_conv3x3(conv_cfg: Mapping[str, Any] | None, dcn: Mapping[str, Any] | No
                      groups=groups)
 
 
-class _Block(nn.Module):
-    """What the residual blocks share: norm accessors, checkpointing and the residual sum."""
-
-    expansion = 1
-
-    def __init__(self, with_cp: bool, downsample: nn.Module | None) -> None:
-        super().__init__()
-        self.with_cp = with_cp
-        self.downsample = downsample
-        self.relu = nn.ReLU(inplace=True)
-        self.norm_names: list[str] = []
-
-    def _add_norm(self, norm_cfg: Mapping[str, Any], channels: int, index: int) -> None:
-        name, layer = build_norm_layer(norm_cfg, channels, postfix=index)
-        self.add_module(name, layer)
-        self.norm_names.append(name)
-
-    def norm(self, index: int) -> nn.Module:
-        """The ``index``-th norm layer (1-based), whatever its name (``bn2``, ``gn2``)."""
-        return getattr(self, self.norm_names[index - 1])
-
-    @property
-    def last_norm(self) -> nn.Module:
-        """The norm closing the residual branch, zeroed by ``zero_init_residual``."""
-        return getattr(self, self.norm_names[-1])
-
-    def _residual(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+class _Block(ResidualBlockBase):
+    """segdet's residual block base, reading MMDetection 1.x DCN checkpoints too."""
 
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
         rename_legacy_offsets(self, state_dict, prefix)  # MMDetection 1.x DCN checkpoints
         super()._load_from_state_dict(state_dict, prefix, *args)
-
-    def _inner_forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        return self._residual(x) + identity
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad and torch.is_grad_enabled():
-            out = cp.checkpoint(self._inner_forward, x, use_reentrant=False)
-        else:
-            out = self._inner_forward(x)
-        return self.relu(out)
 
 
 class BasicBlock(_Block):
@@ -107,7 +69,7 @@ class BasicBlock(_Block):
                  downsample: nn.Module | None = None, style: str = "pytorch", with_cp: bool = False,
                  conv_cfg: Mapping[str, Any] | None = None, norm_cfg: Mapping[str, Any] = _BN,
                  dcn: Mapping[str, Any] | None = None) -> None:
-        super().__init__(with_cp, downsample)
+        super().__init__(downsample=downsample, with_cp=with_cp)
         if dcn is not None:
             raise ValueError("ResNet: dcn is not implemented for BasicBlock (depth 18/34), as in MMDetection; "
                              "use depth >= 50 or dcn=None")
@@ -136,7 +98,7 @@ class Bottleneck(_Block):
                  downsample: nn.Module | None = None, style: str = "pytorch", with_cp: bool = False,
                  conv_cfg: Mapping[str, Any] | None = None, norm_cfg: Mapping[str, Any] = _BN,
                  dcn: Mapping[str, Any] | None = None) -> None:
-        super().__init__(with_cp, downsample)
+        super().__init__(downsample=downsample, with_cp=with_cp)
         self._build(inplanes, planes, planes, 1, stride, dilation, style, conv_cfg, norm_cfg, dcn)
 
     def _build(self, inplanes: int, planes: int, width: int, groups: int, stride: int, dilation: int,

@@ -41,7 +41,7 @@ class Bottle2neck(Bottleneck):
                  conv_cfg: Mapping[str, Any] | None = None, norm_cfg: Mapping[str, Any] = _BN,
                  dcn: Mapping[str, Any] | None = None, scales: int = 4, base_width: int = 26,
                  base_channels: int = 64, stage_type: str = "normal") -> None:
-        _Block.__init__(self, with_cp, downsample)
+        _Block.__init__(self, downsample=downsample, with_cp=with_cp)
         if scales < 2:
             raise ValueError(f"Res2Net scales must be at least 2 (1 is a plain ResNet), got {scales}")
         if stage_type not in ("normal", "stage"):

@@ -36,7 +36,7 @@ class ResNeXtBottleneck(Bottleneck):
                  conv_cfg: Mapping[str, Any] | None = None, norm_cfg: Mapping[str, Any] = _BN,
                  dcn: Mapping[str, Any] | None = None, groups: int = 1, base_width: int = 4,
                  base_channels: int = 64) -> None:
-        _Block.__init__(self, with_cp, downsample)
+        _Block.__init__(self, downsample=downsample, with_cp=with_cp)
         # The float expression is MMDetection's; RegNet's widths depend on its rounding.
         width = planes if groups == 1 else math.floor(planes * (base_width / base_channels)) * groups
         self._build(inplanes, planes, width, groups, stride, dilation, style, conv_cfg, norm_cfg, dcn)
