@@ -7,8 +7,9 @@ components never imports torch.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from ._lazy import lazy_attribute
 
 __version__ = "0.1.0"
 
@@ -33,13 +34,7 @@ __all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'segdet' has no attribute {name!r}")
-    module, attr = target.split(":")
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
+    return lazy_attribute(__name__, _LAZY, name)
 
 
 def __dir__() -> list[str]:

@@ -7,8 +7,9 @@ pulls in neither torch nor pycocotools.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from .._lazy import lazy_attribute
 
 _LAZY = {
     "CocoMetric": "segdet.evaluation.coco_metric:CocoMetric",
@@ -26,10 +27,4 @@ __all__ = list(_LAZY)
 
 
 def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'segdet.evaluation' has no attribute {name!r}")
-    module, attr = target.split(":")
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
+    return lazy_attribute(__name__, _LAZY, name)
