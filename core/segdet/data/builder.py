@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -12,7 +12,7 @@ from ..registry import build
 from .collate import collate
 from .samplers import EpochSeededSampler, worker_init_fn
 
-__all__ = ["build_dataset", "build_dataloader"]
+__all__ = ["build_dataset", "build_dataloader", "single_threaded_worker"]
 
 
 def build_dataset(cfg: Mapping[str, Any] | Sequence[Mapping[str, Any]],
@@ -33,9 +33,31 @@ def _dist_info() -> tuple[int, int]:
     return 0, 1
 
 
+def single_threaded_worker(worker_id: int, seed_fn: Callable[[int], None] | None = None) -> None:
+    """``worker_init_fn`` of every loader: one intra-op thread for torch and for OpenCV in each worker.
+
+    The workers run beside the training process, whose intra-op threads already take the
+    cores; a pool of threads per worker (OpenCV sizes its own to the core count unless
+    ``opencv_num_threads`` was applied, PyTorch resets only its own) oversubscribes them, and
+    the threads' spinning and switching shows up as system time. ``seed_fn`` (the seeding of
+    :func:`worker_init_fn`) runs afterwards.
+    """
+    torch.set_num_threads(1)
+    try:
+        import cv2
+    except ImportError:  # no OpenCV, no thread pool of its own
+        pass
+    else:
+        if cv2.getNumThreads() > 1:  # ``segdet train`` already set 0 (off) in the parent: keep that
+            cv2.setNumThreads(1)
+    if seed_fn is not None:
+        seed_fn(worker_id)
+
+
 def build_dataloader(dataset: Any, samples_per_gpu: int, workers_per_gpu: int, num_gpus: int = 1,
                      dist: bool = False, shuffle: bool = True, seed: int | None = None,
-                     drop_last: bool = False, persistent_workers: bool = False) -> DataLoader:
+                     drop_last: bool = False, persistent_workers: bool = False,
+                     pin_memory: bool | None = None) -> DataLoader:
     """A loader with a seeded, epoch-aware sampler (sharded across ranks when ``dist``).
 
     Args:
@@ -45,15 +67,25 @@ def build_dataloader(dataset: Any, samples_per_gpu: int, workers_per_gpu: int, n
         dist: shard the data across ``torch.distributed`` ranks.
         shuffle: reshuffle each epoch (``sampler.set_epoch``).
         seed: base seed of shuffling and of worker RNGs.
+        persistent_workers: keep the workers between epochs (only with workers). Off by
+            default: workers started anew each epoch are seeded from that epoch's draw of the
+            loader's generator, which is what makes a resumed run replay the same augmentations.
+        pin_memory: batches in page-locked memory, so the runner's copy to a CUDA device is
+            asynchronous. Default (None): when CUDA is available; pinning is a wasted copy otherwise.
+
+    Each worker uses one intra-op thread (:func:`single_threaded_worker`).
     """
     rank, world_size = _dist_info() if dist else (0, 1)
     batch_size = samples_per_gpu if dist else samples_per_gpu * num_gpus
     num_workers = workers_per_gpu if dist else workers_per_gpu * num_gpus
     sampler = EpochSeededSampler(dataset, shuffle, seed or 0, rank, world_size)
-    init_fn = (functools.partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed)
-               if seed is not None and num_workers > 0 else None)
+    seed_fn = (functools.partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed)
+               if seed is not None else None)
+    init_fn = functools.partial(single_threaded_worker, seed_fn=seed_fn) if num_workers > 0 else None
+    if pin_memory is None:
+        pin_memory = torch.cuda.is_available()
     # the generator draws the workers' base seeds, one per epoch: same run, same draws
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
-                      collate_fn=collate, pin_memory=False, drop_last=drop_last, worker_init_fn=init_fn,
+                      collate_fn=collate, pin_memory=pin_memory, drop_last=drop_last, worker_init_fn=init_fn,
                       generator=generator, persistent_workers=persistent_workers and num_workers > 0)
