@@ -20,8 +20,10 @@ Rows, each timed over the whole set from the predictions and label maps to mIoU:
   when a GPU is present).
 
 Rows run interleaved (order rotating each round), each after ``gc.collect()``; the table gives
-the median seconds, the ratio to plain numpy and to plain torch, and the largest difference of
-the per-class IoU from plain numpy's (0 = identical).
+median wall and process-CPU seconds, ratios of wall time to plain numpy and plain torch (and of
+CPU time to plain numpy), and the largest difference of the per-class IoU from plain numpy's
+(0 = identical). numpy is single-threaded; torch uses its intra-op threads, which on a shared
+machine wait for cores (wall) and spin (CPU), so compare both columns.
 """
 from __future__ import annotations
 
@@ -136,22 +138,25 @@ def main() -> None:
         contenders[f"IoUMetric.accumulate per image ({dev})"] = (metric_accumulate, dev)
     on_device = {dev: [p.to(dev) for p in preds] for dev in devices}
     names = list(contenders)
-    times: dict[str, list[float]] = {n: [] for n in names}
+    wall: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
     ious: dict[str, np.ndarray] = {}
     for r in range(args.rounds):
         for name in names[r % len(names):] + names[:r % len(names)]:
             fn, dev = contenders[name]
             gc.collect()
             sync(dev)()
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             ious[name] = fn(on_device[dev], ds, k)
             sync(dev)()
-            times[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+            wall[name].append(time.perf_counter() - start)
 
     ref = ious["plain numpy"]
-    med = {n: statistics.median(times[n]) for n in names}
-    header = (f"| {'contender (median seconds)':<38} | {'seconds':>7} | {'x numpy':>7} | {'x torch':>7} "
-              f"| {'max |IoU diff| vs numpy':<23} |")
+    med = {n: statistics.median(wall[n]) for n in names}
+    med_cpu = {n: statistics.median(cpu[n]) for n in names}
+    header = (f"| {'contender (medians)':<38} | {'wall s':>6} | {'CPU s':>6} | {'x numpy':>7} | {'x torch':>7} "
+              f"| {'x numpy CPU':>11} | {'max |IoU diff| vs numpy':<23} |")
     line = "+" + "-" * (len(header) - 2) + "+"
     print(line, header, line, sep="\n")
     for name in names:
@@ -159,10 +164,11 @@ def main() -> None:
         diff = float(np.nanmax(np.abs(ious[name] - ref)))
         same_nan = bool((np.isnan(ious[name]) == np.isnan(ref)).all())
         agree = "identical" if diff == 0 and same_nan else f"{diff:.2e}"
-        print(f"| {name:<38} | {med[name]:7.3f} | {med[name] / med['plain numpy']:7.2f} "
-              f"| {med[name] / med[f'plain torch ({dev})']:7.2f} | {agree:<23} |")
+        print(f"| {name:<38} | {med[name]:6.3f} | {med_cpu[name]:6.3f} | {med[name] / med['plain numpy']:7.2f} "
+              f"| {med[name] / med[f'plain torch ({dev})']:7.2f} | {med_cpu[name] / med_cpu['plain numpy']:11.2f} "
+              f"| {agree:<23} |")
     print(line)
-    print("all rounds (s): " + "; ".join(f"{n}: " + " ".join(f"{t:.2f}" for t in times[n]) for n in names))
+    print("all rounds, wall s: " + "; ".join(f"{n}: " + " ".join(f"{t:.2f}" for t in wall[n]) for n in names))
     print(f"mIoU {np.nanmean(ref):.4f}")
 
 
