@@ -7,10 +7,11 @@ from typing import Any
 import torch
 import torch.utils.checkpoint as cp
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from .norm import build_norm_layer
 
-__all__ = ["ResidualBlockBase"]
+__all__ = ["ResidualBlockBase", "init_residual_weights"]
 
 
 class ResidualBlockBase(nn.Module):
@@ -63,3 +64,21 @@ class ResidualBlockBase(nn.Module):
         else:
             out = self._inner_forward(x)
         return self.relu(out)
+
+
+def init_residual_weights(module: nn.Module, zero_init_residual: bool = False) -> None:
+    """MMDetection's init of residual networks (ResNet, HRNet): Kaiming-normal (``fan_out``) convs,
+    unit-weight zero-bias norms and, with ``zero_init_residual``, a zero last norm in every
+    :class:`ResidualBlockBase` (each block then starts as its shortcut)."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, (_BatchNorm, nn.GroupNorm)) and m.weight is not None:
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    if zero_init_residual:
+        for m in module.modules():
+            if isinstance(m, ResidualBlockBase):
+                weight = m.last_norm.weight
+                assert isinstance(weight, torch.Tensor)
+                nn.init.zeros_(weight)

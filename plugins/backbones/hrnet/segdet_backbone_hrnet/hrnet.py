@@ -13,13 +13,12 @@ from typing import Any, ClassVar
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from segdet.api import (
-    ResidualBlockBase,
     build_norm_layer,
     eval_batch_norms,
     freeze_modules,
+    init_residual_weights,
     load_backbone_pretrained,
 )
 
@@ -188,18 +187,7 @@ class HRNet(nn.Module):
         return nn.Sequential(*modules), channels
 
     def _default_init(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)) and m.weight is not None:
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        if self.zero_init_residual:
-            for m in self.modules():
-                if isinstance(m, ResidualBlockBase):
-                    weight = m.last_norm.weight
-                    assert isinstance(weight, torch.Tensor)
-                    nn.init.zeros_(weight)
+        init_residual_weights(self, self.zero_init_residual)
 
     def init_weights(self) -> None:
         """Re-initialise, then load the ``init_cfg`` checkpoint (whole-model files under ``backbone.`` too)."""

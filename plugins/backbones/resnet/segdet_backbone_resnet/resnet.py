@@ -7,11 +7,16 @@ from typing import Any, ClassVar
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
-from segdet.api import build_norm_layer, eval_batch_norms, freeze_modules, load_backbone_pretrained
+from segdet.api import (
+    build_norm_layer,
+    eval_batch_norms,
+    freeze_modules,
+    init_residual_weights,
+    load_backbone_pretrained,
+)
 
-from .blocks import BasicBlock, BlockType, Bottleneck, ResLayer, _Block, make_conv
+from .blocks import BasicBlock, BlockType, Bottleneck, ResLayer, make_conv
 from .checkpoints import resolve_checkpoint
 from .dcn import DeformConv2dPack, check_dcn
 
@@ -236,22 +241,11 @@ class ResNet(nn.Module):
 
     def _default_init(self) -> None:
         """Kaiming-normal convs, unit norms; the last norm of each block zeroed if ``zero_init_residual``."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)) and m.weight is not None:
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_residual_weights(self, self.zero_init_residual)
         for m in self.modules():
             if isinstance(m, DeformConv2dPack):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                m.init_offset()  # start on the regular grid (conv_offset is an nn.Conv2d above)
-        if self.zero_init_residual:
-            for m in self.modules():
-                if isinstance(m, _Block):
-                    weight = m.last_norm.weight
-                    assert isinstance(weight, torch.Tensor)
-                    nn.init.zeros_(weight)
+                m.init_offset()  # start on the regular grid (conv_offset is an nn.Conv2d, set above)
 
     def init_weights(self) -> None:
         """Re-initialise, then load the ``init_cfg`` checkpoint if there is one.
