@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -32,6 +33,9 @@ from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _peer import frozen_resnet50_fpn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "mask_rcnn" / "mask_rcnn_r50_fpn_1x_coco.py"
@@ -113,26 +117,17 @@ def build_segdet() -> Any:
 
 
 def build_torchvision(size: int) -> torch.nn.Module:
-    import warnings
+    from torchvision.models.detection import MaskRCNN
 
-    from torchvision.models.detection import maskrcnn_resnet50_fpn
-    from torchvision.ops import FrozenBatchNorm2d
-
-    # min/max size pin torchvision's internal resize to the benchmark's input size (no resize).
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # trainable_backbone_layers without weights
-        model = maskrcnn_resnet50_fpn(
-            weights=None, weights_backbone=None, num_classes=NUM_CLASSES + 1,  # + background
-            trainable_backbone_layers=3, norm_layer=FrozenBatchNorm2d, min_size=size, max_size=size,
-            rpn_pre_nms_top_n_train=2000, rpn_post_nms_top_n_train=1000,
-            rpn_pre_nms_top_n_test=1000, rpn_post_nms_top_n_test=1000,
-            box_detections_per_img=100, box_score_thresh=0.0)
-    # Without weights torchvision falls back to all 5 layers trainable: freeze stem + layer1
-    # by hand, as trainable_backbone_layers=3 does with weights (segdet's frozen_stages=1).
-    for name, param in model.backbone.body.named_parameters():
-        if not name.startswith(("layer2.", "layer3.", "layer4.")):
-            param.requires_grad_(False)
-    return model
+    # maskrcnn_resnet50_fpn(weights=None, norm_layer=FrozenBatchNorm2d, trainable_backbone_layers=3)
+    # would build live BatchNorm2d with all layers trainable (see bench/_peer.py): assemble the
+    # recipe's backbone instead. min/max size pin the internal resize to the input size (no resize).
+    return MaskRCNN(
+        frozen_resnet50_fpn(), num_classes=NUM_CLASSES + 1,  # + background
+        min_size=size, max_size=size,
+        rpn_pre_nms_top_n_train=2000, rpn_post_nms_top_n_train=1000,
+        rpn_pre_nms_top_n_test=1000, rpn_post_nms_top_n_test=1000,
+        box_detections_per_img=100, box_score_thresh=0.0)
 
 
 def segdet_steps(size: int, inputs: dict[str, Any]) -> tuple[torch.nn.Module, dict[str, Callable[[], Any]]]:
