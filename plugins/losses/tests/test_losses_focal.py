@@ -83,3 +83,42 @@ def test_focal_negative_labels_are_background():
     pred = torch.tensor([[0.5, -0.5]])
     bg = FocalLoss(reduction="sum")(pred, torch.tensor([2]))
     assert FocalLoss(reduction="sum")(pred, torch.tensor([-1])).item() == pytest.approx(bg.item())
+
+
+@pytest.mark.parametrize("weight_kind", ["none", "rows", "elements"])
+def test_focal_label_fast_path_matches_composite_formula(weight_kind):
+    """The reduced loss against labels (the fused path anchor heads use) equals the element-wise
+    formula on a one-hot target, in value and gradient, with weights and ignored rows."""
+    from segdet_losses.focal_loss import sigmoid_focal_loss
+
+    gen = torch.Generator().manual_seed(0)
+    pred = (torch.randn(40, 5, generator=gen, dtype=torch.float64) * 3).requires_grad_()
+    labels = torch.randint(0, 8, (40,), generator=gen)  # 5, 6, 7: background; 7 also ignored below
+    weight = {"none": None, "rows": torch.rand(40, generator=gen, dtype=torch.float64),
+              "elements": torch.rand(40, 5, generator=gen, dtype=torch.float64)}[weight_kind]
+    loss = FocalLoss(gamma=1.5, alpha=0.3)(pred, labels, weight=weight, avg_factor=7.0, ignore_index=7)
+    (grad,) = torch.autograd.grad(loss, pred)
+
+    ref_pred = pred.detach().clone().requires_grad_()
+    one_hot = torch.nn.functional.one_hot(labels.clamp(max=5), 6)[:, :5].double()
+    elem = sigmoid_focal_loss(ref_pred, one_hot, gamma=1.5, alpha=0.3) * (labels != 7).double()[:, None]
+    if weight is not None:
+        elem = elem * (weight[:, None] if weight.dim() == 1 else weight)
+    ref = elem.sum() / (7.0 + torch.finfo(torch.float32).eps)
+    (ref_grad,) = torch.autograd.grad(ref, ref_pred)
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-10)
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-9, atol=1e-12)
+    assert torch.autograd.gradcheck(
+        lambda p: FocalLoss(gamma=1.5, alpha=0.3)(p, labels, weight=weight, reduction_override="sum"),
+        (pred.detach().clone().requires_grad_(),))
+
+
+def test_focal_label_fast_path_mean_and_empty():
+    pred = torch.zeros(0, 3, requires_grad=True)
+    out = FocalLoss()(pred, torch.zeros(0, dtype=torch.long))
+    out.backward()
+    assert out.item() == 0.0 and pred.grad is not None and pred.grad.shape == (0, 3)
+    pred = torch.tensor([[0.0, 2.0], [-1.0, 0.5]])
+    labels = torch.tensor([1, 2])
+    expected = (_focal(0.0, 0) + _focal(2.0, 1) + _focal(-1.0, 0) + _focal(0.5, 0)) / 4
+    assert FocalLoss()(pred, labels).item() == pytest.approx(expected, rel=1e-6)
