@@ -43,7 +43,17 @@ def select_single_mlvl(mlvl_tensors: Sequence[torch.Tensor], batch_id: int,
 def levels_to_flat(mlvl: Sequence[torch.Tensor], channels: int) -> torch.Tensor:
     """``[(B, A*channels, H_l, W_l)]`` -> ``(B, sum_l H_l*W_l*A, channels)`` in MMDet's prior order."""
     b = mlvl[0].shape[0]
-    return torch.cat([t.permute(0, 2, 3, 1).reshape(b, -1, channels) for t in mlvl], dim=1)
+    if len(mlvl) == 1:
+        return mlvl[0].permute(0, 2, 3, 1).reshape(b, -1, channels)
+    # One copy per level straight into its slice of the output (``cat`` of reshaped permutes
+    # copies every element twice; this is the largest tensor of an anchor head's loss).
+    counts = [t.shape[1] // channels * t.shape[2] * t.shape[3] for t in mlvl]
+    out = mlvl[0].new_empty((b, sum(counts), channels))
+    start = 0
+    for t, n in zip(mlvl, counts):
+        out[:, start:start + n].view(b, t.shape[2], t.shape[3], t.shape[1]).copy_(t.permute(0, 2, 3, 1))
+        start += n
+    return out
 
 
 def reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
