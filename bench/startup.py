@@ -115,13 +115,20 @@ def _env(extra_dir: Path | None, cache_dir: Path) -> dict[str, str]:
 Timing = tuple[float, float]  # wall seconds, CPU seconds (user + system) of the child
 
 
-def _runner(cmd: list[str], env: dict[str, str]) -> Callable[[], Timing]:
+FAILED: dict[str, str] = {}  # case -> why, for commands that may fail for reasons outside discovery
+
+
+def _runner(cmd: list[str], env: dict[str, str], may_fail: str = "") -> Callable[[], Timing]:
+    """A timed run of ``cmd``; with ``may_fail`` (the case's name) a failure is recorded, not raised."""
     def run() -> Timing:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
+        proc = subprocess.run(cmd, check=not may_fail, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE if may_fail else None, text=True, env=env, cwd=ROOT)
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode:
+            FAILED[may_fail] = f"exit {proc.returncode}: {(proc.stderr or '').strip().splitlines()[-1:]}"
         return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return run
 
@@ -175,7 +182,7 @@ def scale_table(extras: list[int], runs: int, check_runs: int, tmp: Path) -> Non
         listed[n] = _count_listed(env)  # also fills this environment's cache
         cases[f"list-components {n}"] = _runner([SEGDET, "list-components"], env)
         cases[f"list-components --no-cache {n}"] = _runner([SEGDET, "list-components", "--no-cache"], env)
-        check_cases[f"check-config {n}"] = _runner([SEGDET, "check-config", CONFIG], env)
+        check_cases[f"check-config {n}"] = _runner([SEGDET, "check-config", CONFIG], env, f"check-config {n}")
     results = _medians(cases, runs)
     if check_runs > 0:
         results.update(_medians(check_cases, check_runs))
@@ -197,6 +204,8 @@ def scale_table(extras: list[int], runs: int, check_runs: int, tmp: Path) -> Non
                 per = [f"{(timing[k] - ref[k]) / (n - base) * 1000:.3f}" for k in (0, 1)]
             print(f"{command:<27} {n:>5} {n // PLUGIN_EVERY:>7} {listed[n]:>6} {timing[0]:8.3f} {timing[1]:8.3f} "
                   f"{per[0]:>12} {per[1]:>11}")
+    for case, why in FAILED.items():
+        print(f"note: {case} failed ({why}); its time is that of a failing run")
 
 
 _IN_PROCESS = """
