@@ -18,8 +18,9 @@ class PseudoSampler:
 
     def sample(self, assign_result: AssignResult, priors: Tensor, gt_bboxes: Tensor) -> SamplingResult:
         """All positives and negatives of ``assign_result`` over ``priors (N, 4)``."""
-        pos_inds = torch.nonzero(assign_result.gt_inds > 0, as_tuple=False).squeeze(-1).unique()
-        neg_inds = torch.nonzero(assign_result.gt_inds == 0, as_tuple=False).squeeze(-1).unique()
+        # nonzero's indices are already sorted and unique (MMDetection's extra unique() sorts again)
+        pos_inds = torch.nonzero(assign_result.gt_inds > 0, as_tuple=False).squeeze(-1)
+        neg_inds = torch.nonzero(assign_result.gt_inds == 0, as_tuple=False).squeeze(-1)
         gt_flags = torch.zeros(priors.shape[0], dtype=torch.bool, device=priors.device)
         return SamplingResult(pos_inds, neg_inds, priors, gt_bboxes, assign_result, gt_flags)
 
