@@ -214,3 +214,30 @@ def test_sampling_head_uses_the_configured_sampler():
     assert int((t.label_weights > 0).sum()) == sum(t.num_pos) + sum(t.num_neg)
     losses = head.forward_train(feats, _metas(), gt_bboxes, gt_labels)
     assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_sigmoid_candidates_match_threshold_then_topk():
+    """The per-level candidates (top-k on the logits where they lie) are the pairs and order of
+    MMDetection's path: sigmoid every score, threshold, top nms_pre (scores within 1 ulp)."""
+    from segdet.models.dense_heads.dense_head_base import DenseHeadBase, _gather_priors
+
+    class _Head:
+        cls_out_channels = 5
+        _sigmoid_candidates = DenseHeadBase._sigmoid_candidates
+
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(60):
+        h, w = torch.randint(1, 9, (2,), generator=gen).tolist()
+        cls = torch.randn(3 * 5, h, w, generator=gen) * 2
+        reg = torch.randn(3 * 4, h, w, generator=gen)
+        nms_pre, thr = int(torch.randint(-1, 60, (1,), generator=gen)), float(torch.rand(1, generator=gen) * 0.9)
+        scores = cls.permute(1, 2, 0).reshape(-1, 5).sigmoid()
+        valid = scores > thr
+        cand, idxs = scores[valid], valid.nonzero()
+        if 0 < nms_pre < cand.numel():
+            cand, top = cand.topk(nms_pre)
+            idxs = idxs[top]
+        prior, label, score = _Head()._sigmoid_candidates(cls, nms_pre, thr)
+        assert torch.equal(prior, idxs[:, 0]) and torch.equal(label, idxs[:, 1])
+        torch.testing.assert_close(score, cand, rtol=2e-7, atol=0)
+        assert torch.equal(_gather_priors(reg, prior, 4), reg.permute(1, 2, 0).reshape(-1, 4)[prior])

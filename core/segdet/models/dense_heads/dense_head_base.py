@@ -57,6 +57,14 @@ def bbox_mapping_back(bboxes: torch.Tensor, meta: Mapping[str, Any]) -> torch.Te
     return out / scale_factor_tensor(meta, out)
 
 
+def _gather_priors(pred: torch.Tensor, priors: torch.Tensor, dim: int) -> torch.Tensor:
+    """Rows ``priors`` of a level's ``(A*dim, H, W)`` map seen as ``(H*W*A, dim)`` (MMDetection's
+    prior order), without permuting the whole map: ``(K, dim)``."""
+    a = pred.shape[0] // dim
+    hw = pred.shape[-2] * pred.shape[-1]
+    return pred.reshape(a, dim, hw)[priors.remainder(a), :, priors.div(a, rounding_mode="floor")]
+
+
 class DenseHeadBase(nn.Module):
     """Shared inference for heads predicting per-prior class scores and box regressions.
 
@@ -142,18 +150,21 @@ class DenseHeadBase(nn.Module):
         boxes_l, priors_l, scores_l, labels_l, factors_l = [], [], [], [], []
         box_dim = bbox_preds[0].shape[0] // max(cls_scores[0].shape[0] // self.cls_out_channels, 1)
         for lvl, (cls, reg) in enumerate(zip(cls_scores, bbox_preds)):
-            cls = cls.permute(1, 2, 0).reshape(-1, self.cls_out_channels)
-            reg = reg.permute(1, 2, 0).reshape(-1, box_dim)
-            scores = cls.sigmoid() if self.use_sigmoid_cls else cls.softmax(-1)[:, :-1]
-            # Threshold then keep the nms_pre best (prior, class) pairs of the level.
-            valid = scores > score_thr
-            cand = scores[valid]
-            idxs = valid.nonzero()
-            if 0 < nms_pre < cand.numel():
-                cand, top = cand.topk(nms_pre)
-                idxs = idxs[top]
-            keep, labels = idxs.unbind(1)
-            boxes_l.append(reg[keep])
+            if self.use_sigmoid_cls:
+                keep, labels, cand = self._sigmoid_candidates(cls, nms_pre, score_thr)
+                boxes_l.append(_gather_priors(reg, keep, box_dim))
+            else:
+                cls = cls.permute(1, 2, 0).reshape(-1, self.cls_out_channels)
+                scores = cls.softmax(-1)[:, :-1]
+                # Threshold then keep the nms_pre best (prior, class) pairs of the level.
+                valid = scores > score_thr
+                cand = scores[valid]
+                idxs = valid.nonzero()
+                if 0 < nms_pre < cand.numel():
+                    cand, top = cand.topk(nms_pre)
+                    idxs = idxs[top]
+                keep, labels = idxs.unbind(1)
+                boxes_l.append(reg.permute(1, 2, 0).reshape(-1, box_dim)[keep])
             priors_l.append(priors[lvl][keep])
             scores_l.append(cand)
             labels_l.append(labels)
@@ -176,6 +187,40 @@ class DenseHeadBase(nn.Module):
         if not with_nms:
             return {"bboxes": bboxes, "scores": scores, "labels": labels}
         return self._nms(bboxes, scores, labels, cfg)
+
+    def _sigmoid_candidates(self, cls: torch.Tensor, nms_pre: int, score_thr: float
+                            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(prior index, label, score)`` of one level's candidates: the ``nms_pre`` best
+        (prior, class) pairs scoring above ``score_thr``, from ``cls (A*C, H, W)`` logits.
+
+        The same pairs and order as thresholding every sigmoid score and then taking the top
+        ``nms_pre`` (MMDetection's order: by decreasing score after a top-k, else prior-major),
+        but the top-k runs on the logits where they lie (sigmoid is monotonic), so the map is
+        neither permuted, nor passed through sigmoid, nor compared and indexed as a whole.
+        """
+        c = self.cls_out_channels
+        hw = cls.shape[-2] * cls.shape[-1]
+        flat = cls.reshape(-1)  # (A, C, H, W) order
+        if 0 < nms_pre < flat.numel():
+            logits, idx = flat.topk(nms_pre)
+            scores = logits.sigmoid()
+            ok = scores > score_thr
+            if not bool(ok.all()):  # fewer pass the threshold: MMDetection keeps them prior-major
+                idx = idx[ok]
+                anchor_class, pos = idx.div(hw, rounding_mode="floor"), idx.remainder(hw)
+                prior = pos * (cls.shape[0] // c) + anchor_class.div(c, rounding_mode="floor")
+                order = (prior * c + anchor_class.remainder(c)).argsort()
+                idx, scores = idx[order], scores[ok][order]
+        else:
+            all_scores = flat.sigmoid()
+            anchor_class_pos = (all_scores > score_thr).nonzero().squeeze(1)
+            anchor_class, pos = anchor_class_pos.div(hw, rounding_mode="floor"), anchor_class_pos.remainder(hw)
+            prior = pos * (cls.shape[0] // c) + anchor_class.div(c, rounding_mode="floor")
+            order = (prior * c + anchor_class.remainder(c)).argsort()
+            idx, scores = anchor_class_pos[order], all_scores[anchor_class_pos[order]]
+        anchor_class, pos = idx.div(hw, rounding_mode="floor"), idx.remainder(hw)
+        prior = pos * (cls.shape[0] // c) + anchor_class.div(c, rounding_mode="floor")
+        return prior, anchor_class.remainder(c), scores
 
     @staticmethod
     def _nms(bboxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor,
