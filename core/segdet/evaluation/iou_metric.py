@@ -65,6 +65,9 @@ class IoUMetric:
     Fscore = (1+beta^2) * Precision * Recall / (beta^2 * Precision + Recall), with I, U, P, L the
     intersection, union, predicted and labelled pixel counts over every image. ``aAcc`` is
     sum(I)/sum(L). The mean over classes skips classes that are NaN (absent from labels and predictions).
+    The counts are a (K, K + 1) confusion matrix made per image by ``torch.bincount`` on the
+    prediction's device and summed there (:mod:`~segdet.evaluation.seg_confusion`); only the
+    K x (K + 1) matrix comes back to the host, in :meth:`compute`.
 
     Args:
         metrics: any of ``'mIoU'``, ``'mDice'``, ``'mFscore'`` (default ``('mIoU',)``).
