@@ -49,7 +49,8 @@ def test_dry_run_defaults_and_argument_errors(capsys):
 
 @pytest.mark.slow
 def test_dry_run_runs_the_gpu_code_path_on_the_cpu():
-    proc = _run("--device", "cpu", "--dry-run", "--modes", "fp32,amp-fp16+channels-last", timeout=1800)
+    proc = _run("--device", "cpu", "--dry-run", "--batch", "1", "--modes", "fp32,amp-fp16+channels-last",
+                timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert "DRY RUN" in out
