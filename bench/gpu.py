@@ -306,9 +306,6 @@ def run_model(model: str, args: argparse.Namespace, device: torch.device) -> lis
             title = DRY_TITLES[model] if args.dry_run else TITLES[model]
             lines.append(f"{title:20}{mode:24}{phase:7}{args.batch / sd['time']:9.3g}"
                          f"{args.batch / tv['time']:9.3g}{ratio}{mem}")
-    del nets
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
     return lines + notes
 
 
@@ -366,6 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(NO_CUDA_LINE)
         return 0
     if device.type == "cuda":
+        if device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
         torch.cuda.set_device(device)
         torch.backends.cudnn.benchmark = args.cudnn_benchmark
     for line in _header(args, device):
@@ -373,6 +372,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for model in args.models:
         for line in run_model(model, args, device):
             print(line, flush=True)
+        if device.type == "cuda":  # the models and their closures are gone: hand their memory back
+            torch.cuda.empty_cache()
     return 0
 
 
