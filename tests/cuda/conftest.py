@@ -28,7 +28,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def tiny_retinanet() -> Callable[..., torch.nn.Module]:
     """``tiny_retinanet(norm='BN', seed=0)``: a freshly built :func:`tiny_retinanet_cfg` model."""
     from segdet import build_model
-
     from tests.cuda.cuda_helpers import tiny_retinanet_cfg
 
     def make(norm: str = "BN", seed: int = 0) -> torch.nn.Module:
