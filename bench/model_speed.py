@@ -242,20 +242,30 @@ def warm_up(rows: dict[str, Any]) -> None:
 
 
 def measure(rows: dict[str, Any], iters: int) -> None:
-    """Median seconds of every closure; all closures take turns so that load changes hit all alike."""
+    """Median seconds of every closure, and the median of the per-iteration ratios segdet /
+    torchvision. All closures take turns, in reversed order every other iteration (ABBA), so a
+    load that rises or falls through the run favours neither model; the paired ratio of two
+    neighbouring calls is steadier than a ratio of medians on a shared machine."""
+    calls = []
+    for name, row in rows.items():
+        if "unavailable" in row:
+            continue
+        for key in row["keys"]:
+            calls += [(name, "sd", key), (name, "tv", key)]
+            if name == "default":
+                calls.append((name, "sd", f"{key}_net"))
     times: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for _ in range(iters):
-        for name, row in rows.items():
-            if "unavailable" in row:
-                continue
-            for key in row["keys"]:
-                extra = [f"{key}_net"] if name == "default" else []
-                for who, k in [("sd", key), ("tv", key)] + [("sd", e) for e in extra]:
-                    t0 = time.perf_counter()
-                    row[who][k]()
-                    times[(name, who, k)].append(time.perf_counter() - t0)
+    for i in range(iters):
+        for name, who, k in (calls if i % 2 == 0 else calls[::-1]):
+            t0 = time.perf_counter()
+            rows[name][who][k]()
+            times[(name, who, k)].append(time.perf_counter() - t0)
     for (name, who, k), v in times.items():
         rows[name][f"{who}_{k}_s"] = statistics.median(v)
+    for name, row in rows.items():
+        for key in row.get("keys", ()):
+            pairs = zip(times[(name, "sd", key)], times[(name, "tv", key)])
+            row[f"{key}_ratio"] = statistics.median(a / b for a, b in pairs)
 
 
 def _timed(parts: dict[str, Any], fn: Step) -> dict[str, float]:
@@ -340,7 +350,7 @@ def _ratio_cell(row: dict[str, Any], key: str, notes: list[str], name: str) -> t
             notes.append(f"no {name} {key} ratio: FLOP counts differ by {gap:.1%} (> {FLOP_TOLERANCE:.0%}); "
                          "the two models did not do the same work")
             return "n/a", None
-    ratio = row[f"sd_{key}_s"] / row[f"tv_{key}_s"]
+    ratio = row[f"{key}_ratio"]
     return f"{ratio:.2f}", ratio
 
 
@@ -349,6 +359,7 @@ def report(rows: dict[str, Any], args: argparse.Namespace, threads: int, peak: f
           f"float32 matmul rate {peak / 1e9:.1f} GFLOP/s; load average {os.getloadavg()[0]:.1f}")
     print("equal work: torchvision peer with FrozenBatchNorm2d, stem+layer1 frozen, P6 from C5; "
           f"inference score_thr 0, 1000 candidates per level, {NUM_DETS} detections on both")
+    print("times: medians; ratio: median of the per-iteration ratios of neighbouring calls (ABBA order)")
     print(f"{'':34}{'segdet':>10}{'torchvision':>13}{'ratio':>8}{'target':>9}")
     notes: list[str] = []
     verdicts: dict[str, list[str]] = {"train": [], "infer": []}
