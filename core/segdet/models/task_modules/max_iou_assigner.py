@@ -123,13 +123,17 @@ class MaxIoUAssigner:
         gt_inds[pos] = argmax_overlaps[pos] + 1
 
         if self.match_low_quality:
-            # Sequential on purpose: a later gt wins a prior that is the best of several gts.
-            for i in range(num_gts):
-                if gt_max_overlaps[i] >= self.min_pos_iou:
-                    if self.gt_max_assign_all:
-                        gt_inds[overlaps[i, :] == gt_max_overlaps[i]] = i + 1
-                    else:
-                        gt_inds[gt_argmax_overlaps[i]] = i + 1
+            # Every ground truth (reaching min_pos_iou) takes its best prior(s); where several
+            # claim one prior the later ground truth wins, as in MMDetection's loop over them.
+            # One-based numbers grow with the index, so "later" is the maximum: a few
+            # whole-matrix ops instead of two per ground truth.
+            number = torch.arange(1, num_gts + 1, device=gt_inds.device)
+            number = torch.where(gt_max_overlaps >= self.min_pos_iou, number, torch.zeros_like(number))
+            if self.gt_max_assign_all:
+                last = ((overlaps == gt_max_overlaps[:, None]) * number[:, None]).amax(dim=0)
+            else:
+                last = torch.zeros_like(gt_inds).scatter_reduce_(0, gt_argmax_overlaps, number, "amax")
+            gt_inds = torch.where(last > 0, last, gt_inds)
 
         labels = None
         if gt_labels is not None:
