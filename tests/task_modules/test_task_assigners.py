@@ -201,3 +201,35 @@ def test_max_iou_matches_plain_python(seed):
     gts = torch.cat([xy, xy + torch.rand(4, 2, generator=g) * 25 + 5], 1)
     r = MaxIoUAssigner(pos_iou_thr=0.5, neg_iou_thr=0.3).assign(priors, gts, torch.arange(4))
     assert r.gt_inds.tolist() == _py_max_iou(priors.tolist(), gts.tolist(), 0.5, 0.3)
+
+
+def _low_quality_by_loop(assigner, overlaps):
+    """MMDetection's sequential low-quality matching, the reference of the vectorised one."""
+    gt_inds = overlaps.new_full((overlaps.shape[1],), -1, dtype=torch.long)
+    max_overlaps, argmax_overlaps = overlaps.max(dim=0)
+    gt_max_overlaps, gt_argmax_overlaps = overlaps.max(dim=1)
+    gt_inds[(max_overlaps >= 0) & (max_overlaps < assigner.neg_iou_thr)] = 0
+    pos = max_overlaps >= assigner.pos_iou_thr
+    gt_inds[pos] = argmax_overlaps[pos] + 1
+    for i in range(overlaps.shape[0]):
+        if gt_max_overlaps[i] >= assigner.min_pos_iou:
+            if assigner.gt_max_assign_all:
+                gt_inds[overlaps[i, :] == gt_max_overlaps[i]] = i + 1
+            else:
+                gt_inds[gt_argmax_overlaps[i]] = i + 1
+    return gt_inds
+
+
+@pytest.mark.parametrize("assign_all", [True, False])
+@pytest.mark.parametrize("min_pos_iou", [0.0, 0.3])
+def test_max_iou_low_quality_matches_the_sequential_loop(assign_all, min_pos_iou):
+    """Ties everywhere: the later ground truth wins a prior several of them claim."""
+    gen = torch.Generator().manual_seed(0)
+    assigner = MaxIoUAssigner(0.5, 0.4, min_pos_iou=min_pos_iou, gt_max_assign_all=assign_all)
+    for trial in range(100):
+        m, n = int(torch.randint(1, 8, (1,), generator=gen)), int(torch.randint(1, 40, (1,), generator=gen))
+        overlaps = torch.randint(0, 6, (m, n), generator=gen).float() / 10
+        if trial % 3 == 0:
+            overlaps[:, ::4] = -1  # ignored priors
+        got = assigner.assign_wrt_overlaps(overlaps.clone()).gt_inds
+        assert torch.equal(got, _low_quality_by_loop(assigner, overlaps)), trial
