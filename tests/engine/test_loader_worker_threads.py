@@ -1,6 +1,11 @@
-"""Loader workers run single-threaded (torch and OpenCV), keep their seeding, and batches go to the
-device once: metas are not walked, tensors already there are not copied."""
+"""Loader workers run torch single-threaded, never deadlock on OpenCV's thread pool, keep their
+seeding, and batches go to the device once: metas are not walked, tensors already there are not
+copied."""
 from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -17,23 +22,52 @@ class _ThreadReport(torch.utils.data.Dataset):
         return 4
 
     def __getitem__(self, i: int) -> dict:
-        import cv2
-
         return dict(img=torch.zeros(3, 4, 4), torch_threads=torch.get_num_threads(),
-                    cv2_threads=cv2.getNumThreads(), draw=float(np.random.rand()))
+                    draw=float(np.random.rand()))
 
 
 @pytest.mark.parametrize("seed", [None, 3])
 def test_workers_use_one_intra_op_thread(seed):
-    cv2 = pytest.importorskip("cv2")
-    before = (torch.get_num_threads(), cv2.getNumThreads())
+    before = torch.get_num_threads()
     loader = build_dataloader(_ThreadReport(), samples_per_gpu=2, workers_per_gpu=2, shuffle=False, seed=seed)
     batches = list(loader)
     assert len(batches) == 2
     for batch in batches:
-        assert batch["torch_threads"] == [1, 1] and batch["cv2_threads"] == [1, 1]
-    assert (torch.get_num_threads(), cv2.getNumThreads()) == before  # the training process keeps its threads
+        assert batch["torch_threads"] == [1, 1]
+    assert torch.get_num_threads() == before  # the training process keeps its threads
     assert loader.pin_memory == torch.cuda.is_available()
+
+
+_AFTER_OPENCV_POOL = textwrap.dedent("""
+    import cv2, numpy as np, torch
+    from segdet.data.builder import build_dataloader
+
+    class Resized(torch.utils.data.Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            img = np.random.rand(600, 600, 3).astype(np.float32)
+            return dict(img=torch.from_numpy(cv2.resize(img, (300, 300))))
+
+    cv2.setNumThreads(2)
+    big = np.random.rand(1500, 1500, 3).astype(np.float32)
+    for _ in range(3):  # the parent's OpenCV pool has run before the workers fork
+        cv2.GaussianBlur(cv2.resize(big, (900, 900)), (5, 5), 0)
+    batches = list(build_dataloader(Resized(), samples_per_gpu=2, workers_per_gpu=2, seed=0))
+    print(len(batches), tuple(batches[0]["img"][0].shape))
+""")
+
+
+def test_workers_do_not_deadlock_after_the_parent_used_opencv_threads():
+    """A worker forked from a process whose OpenCV pool has run must not touch cv2.setNumThreads:
+    it would wait forever on a pool lock held by a thread that does not exist in the child (this
+    hung the whole test suite in CI). The run is a subprocess so a regression fails, not hangs."""
+    pytest.importorskip("cv2")
+    done = subprocess.run([sys.executable, "-c", _AFTER_OPENCV_POOL], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["2", "(300,", "300,", "3)"]
 
 
 def test_worker_seeding_still_reproducible():

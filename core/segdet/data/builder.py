@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -12,7 +12,7 @@ from ..registry import build
 from .collate import collate
 from .samplers import EpochSeededSampler, worker_init_fn
 
-__all__ = ["build_dataset", "build_dataloader", "single_threaded_worker"]
+__all__ = ["build_dataset", "build_dataloader"]
 
 
 def build_dataset(cfg: Mapping[str, Any] | Sequence[Mapping[str, Any]],
@@ -31,27 +31,6 @@ def _dist_info() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
-
-
-def single_threaded_worker(worker_id: int, seed_fn: Callable[[int], None] | None = None) -> None:
-    """``worker_init_fn`` of every loader: one intra-op thread for torch and for OpenCV in each worker.
-
-    The workers run beside the training process, whose intra-op threads already take the
-    cores; a pool of threads per worker (OpenCV sizes its own to the core count unless
-    ``opencv_num_threads`` was applied, PyTorch resets only its own) oversubscribes them, and
-    the threads' spinning and switching shows up as system time. ``seed_fn`` (the seeding of
-    :func:`worker_init_fn`) runs afterwards.
-    """
-    torch.set_num_threads(1)
-    try:
-        import cv2
-    except ImportError:  # no OpenCV, no thread pool of its own
-        pass
-    else:
-        if cv2.getNumThreads() > 1:  # ``segdet train`` already set 0 (off) in the parent: keep that
-            cv2.setNumThreads(1)
-    if seed_fn is not None:
-        seed_fn(worker_id)
 
 
 def build_dataloader(dataset: Any, samples_per_gpu: int, workers_per_gpu: int, num_gpus: int = 1,
@@ -73,7 +52,10 @@ def build_dataloader(dataset: Any, samples_per_gpu: int, workers_per_gpu: int, n
         pin_memory: batches in page-locked memory, so the runner's copy to a CUDA device is
             asynchronous. Default (None): when CUDA is available; pinning is a wasted copy otherwise.
 
-    Each worker uses one intra-op thread (:func:`single_threaded_worker`).
+    Each worker runs torch with one intra-op thread (PyTorch's worker loop sets it). OpenCV's
+    thread count is not touched in a worker: in a child forked from a process whose OpenCV pool
+    has run, ``cv2.setNumThreads`` waits forever on the parent's pool lock. ``segdet train``
+    sets ``opencv_num_threads`` (0 by default) in the parent, and the workers inherit it.
     """
     rank, world_size = _dist_info() if dist else (0, 1)
     batch_size = samples_per_gpu if dist else samples_per_gpu * num_gpus
@@ -81,7 +63,7 @@ def build_dataloader(dataset: Any, samples_per_gpu: int, workers_per_gpu: int, n
     sampler = EpochSeededSampler(dataset, shuffle, seed or 0, rank, world_size)
     seed_fn = (functools.partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed)
                if seed is not None else None)
-    init_fn = functools.partial(single_threaded_worker, seed_fn=seed_fn) if num_workers > 0 else None
+    init_fn = seed_fn if num_workers > 0 else None
     if pin_memory is None:
         pin_memory = torch.cuda.is_available()
     # the generator draws the workers' base seeds, one per epoch: same run, same draws
