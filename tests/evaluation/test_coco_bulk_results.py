@@ -112,10 +112,14 @@ def test_bulk_json_equals_per_detection_json(metric: str) -> None:
 
 @pytest.mark.parametrize("backend", ["faster_coco_eval", "pycocotools"])
 @pytest.mark.parametrize("metric", ["bbox", "segm"])
-def test_load_detections_equals_load_res(backend: str, metric: str) -> None:
-    dataset, results = _data()
+@pytest.mark.parametrize("n_images", [6, 60])
+def test_load_detections_equals_load_res(backend: str, metric: str, n_images: int) -> None:
+    """60 images hold more than 255 masks: pycocotools' ``area()`` fails on that many RLEs in
+    one call under NumPy 2 (a Mask R-CNN evaluation crashed on it)."""
+    dataset, results = _data(n_images=n_images)
     gt = coco_metric._backend_gt(dataset.coco, backend == "faster_coco_eval")
     dets = collect_detections(results, dataset.img_ids, CAT_IDS, metric)
+    assert n_images == 6 or len(dets) > 255
     with contextlib.redirect_stdout(io.StringIO()):
         ref = gt.loadRes(dets.to_json())
     got = load_detections(gt, dets)

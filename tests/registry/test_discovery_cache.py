@@ -201,3 +201,13 @@ def test_relative_path_entries_follow_the_working_folder(cached_env, monkeypatch
 def test_non_text_path_entries_disable_the_cache(cached_env, monkeypatch):
     monkeypatch.setattr(sys, "path", [*sys.path, b"/somewhere"])
     assert scan_cache.fingerprint() is None
+
+
+def test_importlib_metadata_backport_finder_keeps_the_cache(cached_env):
+    """mlflow (and others) import the ``importlib_metadata`` backport, which puts its own
+    sys.path-reading ``MetadataPathFinder`` on ``sys.meta_path``: the cache must keep working."""
+    importlib_metadata = pytest.importorskip("importlib_metadata")
+    assert any(type(f).__name__ == "MetadataPathFinder" for f in sys.meta_path), importlib_metadata
+    assert scan_cache.fingerprint() is not None
+    discovery.discover(cached=True)
+    assert len(_cache_files(cached_env[1])) == 1

@@ -20,6 +20,9 @@ def _to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+_AREA_CHUNK = 255  # the most RLEs one pycocotools ``area()`` call takes under NumPy 2 (see load_detections)
+
+
 def encode_masks(masks: Any) -> list[dict[str, Any]]:
     """RLE dicts (``counts`` as str) from a list of RLE dicts / (H, W) bitmaps or an (N, H, W) array.
 
@@ -193,7 +196,10 @@ def load_detections(gt: Any, dets: CocoDetections) -> Any:
     ids = range(1, len(dets) + 1)
     cols = (dets.image_ids.tolist(), dets.category_ids.tolist(), dets.scores.tolist())
     if dets.segms is not None:
-        area = mask_utils.area(dets.segms).tolist() if dets.segms else []
+        # pycocotools' area() sizes a scratch array with np.array((n,), dtype=np.uint8), which
+        # NumPy 2 refuses for n > 255: call it on chunks of at most 255 RLEs
+        area = [a for i in range(0, len(dets.segms), _AREA_CHUNK)
+                for a in mask_utils.area(dets.segms[i:i + _AREA_CHUNK]).tolist()]
         boxes = mask_utils.toBbox(dets.segms).tolist() if dets.segms else []
         anns = [{"image_id": i, "category_id": c, "score": s, "segmentation": r, "area": a, "bbox": b,
                  "id": k, "iscrowd": 0}

@@ -59,13 +59,19 @@ def cache_file() -> Path:
 
 
 def _only_standard_finders() -> bool:
-    """Distributions come only from ``sys.path`` folders and zips (the path finder), nothing the
-    fingerprint cannot see: a custom finder on ``sys.meta_path`` that provides distributions disables it."""
+    """Distributions come only from ``sys.path`` folders and zips, nothing the fingerprint cannot
+    see: a custom finder on ``sys.meta_path`` that provides distributions disables it. The standard
+    path finder and the ``importlib_metadata`` backport's ``MetadataPathFinder`` (which mlflow,
+    among others, installs on import) both read ``sys.path`` only."""
     import importlib.machinery
 
     for finder in sys.meta_path:
-        if getattr(finder, "find_distributions", None) is not None and finder is not importlib.machinery.PathFinder:
-            return False
+        if getattr(finder, "find_distributions", None) is None or finder is importlib.machinery.PathFinder:
+            continue
+        kind = finder if isinstance(finder, type) else type(finder)
+        if kind.__module__.split(".")[0] == "importlib_metadata" and kind.__name__ == "MetadataPathFinder":
+            continue
+        return False
     return True
 
 
