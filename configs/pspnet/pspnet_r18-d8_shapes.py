@@ -4,6 +4,8 @@
 #   segdet train configs/pspnet/pspnet_r18-d8_shapes.py --seed 0
 # Measured on a 2-core machine: 7 min 52 s wall time including both evaluations; mIoU on shapes
 # val 0.564 after 1000 iterations and 0.762 after 2000 (another run on a loaded machine: 0.796).
+# Again on 2026-12-03 with the code of that day (--seed 0, OMP_NUM_THREADS=1, alone): 0.713 after 1000
+# iterations and 0.791 after 2000, in 530 s wall time.
 _base_ = [
     '../_base_/models/pspnet_r50-d8.py', '../_base_/datasets/shapes_semantic.py',
     '../_base_/seg_runtime.py', '../_base_/schedules/schedule_20k.py'
