@@ -3,6 +3,8 @@ seeding, and batches go to the device once: metas are not walked, tensors alread
 copied."""
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -64,10 +66,18 @@ def test_workers_do_not_deadlock_after_the_parent_used_opencv_threads():
     it would wait forever on a pool lock held by a thread that does not exist in the child (this
     hung the whole test suite in CI). The run is a subprocess so a regression fails, not hangs."""
     pytest.importorskip("cv2")
-    done = subprocess.run([sys.executable, "-c", _AFTER_OPENCV_POOL], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["2", "(300,", "300,", "3)"]
+    # its own process group: on a hang the loader workers (grandchildren) are killed too, instead
+    # of staying behind forever holding the output pipes
+    proc = subprocess.Popen([sys.executable, "-c", _AFTER_OPENCV_POOL], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the loader hung after the parent had used OpenCV's thread pool (worker deadlock)")
+    assert proc.returncode == 0, err[-2000:]
+    assert out.split() == ["2", "(300,", "300,", "3)"]
 
 
 def test_worker_seeding_still_reproducible():
