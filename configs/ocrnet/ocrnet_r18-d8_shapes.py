@@ -1,5 +1,5 @@
 # OCRNet (CascadeEncoderDecoder: FCNHead then OCRHead) with a narrow ResNet-18-D8 (ResNetV1c, base width 16)
-# from scratch, batch 8, 2000 iterations (the schedule of configs/pspnet/pspnet_r18-d8_shapes.py):
+# on the 128-px shapes set, from scratch, batch 8, 2000 iterations (the schedule of configs/pspnet/pspnet_r18-d8_shapes.py):
 #   segdet data shapes --out data/shapes --seed 0 --num-train 600 --num-val 100
 #   segdet train configs/ocrnet/ocrnet_r18-d8_shapes.py --seed 0
 # MEASURED (2026-12-03, --seed 0, OMP_NUM_THREADS=1, three trainings on 2 cores for most of it): mIoU on shapes val 0.588 after 1000
