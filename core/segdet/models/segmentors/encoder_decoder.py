@@ -278,7 +278,7 @@ class EncoderDecoder(nn.Module):
     def simple_test(self, img: torch.Tensor, img_metas: Sequence[Mapping[str, Any]],
                     rescale: bool = True) -> list[torch.Tensor]:
         """Per image a long Tensor (H, W) of class indices."""
-        return [p.argmax(dim=0) for p in self.inference(img, img_metas, rescale)]
+        return [p.max(dim=0).indices for p in self.inference(img, img_metas, rescale)]  # faster than argmax on CPU
 
     def aug_test(self, imgs: Sequence[torch.Tensor], img_metas: Sequence[Sequence[Mapping[str, Any]]],
                  rescale: bool = True) -> list[torch.Tensor]:
@@ -294,7 +294,7 @@ class EncoderDecoder(nn.Module):
             probs = self.inference(img, metas, rescale=True)
             total = probs if total is None else [t + p for t, p in zip(total, probs)]
         assert total is not None, "aug_test got no augmentation"
-        return [(t / len(imgs)).argmax(dim=0) for t in total]
+        return [(t / len(imgs)).max(dim=0).indices for t in total]
 
     def forward_test(self, img: torch.Tensor | Sequence[torch.Tensor], img_metas: Any,
                      rescale: bool = True) -> list[torch.Tensor]:
