@@ -286,14 +286,13 @@ class BaseDecodeHead(nn.Module):
 def _check_labels(label: torch.Tensor, num_classes: int, ignore_index: int) -> None:
     """A label that is neither a class nor ``ignore_index`` would end in torch's bare
     ``IndexError: Target 11 is out of bounds``; say which value and which setting instead."""
-    valid = label != ignore_index
-    if not bool(valid.any()):
+    # Elementwise on the whole map; only a failing batch pays for boolean indexing.
+    wrong = ((label < 0) | (label >= num_classes)) & (label != ignore_index)
+    if not bool(wrong.any()):
         return
-    kept = label[valid]
-    low, high = int(kept.min()), int(kept.max())
-    if low >= 0 and high < num_classes:
-        return
-    bad = high if high >= num_classes else low
+    values = label[wrong]
+    high = int(values.max())
+    bad = high if high >= num_classes else int(values.min())
     raise DataError(
         f"segmentation label value {bad} in the training data is neither a class index (0..{num_classes - 1} "
         f"for num_classes={num_classes}) nor the heads' ignore_index={ignore_index}. If {bad} marks pixels to "
