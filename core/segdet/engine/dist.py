@@ -1,6 +1,7 @@
 """torch.distributed helpers: start-up under ``torchrun``, model wrapping, gathering results."""
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -15,7 +16,7 @@ from torch import nn
 from ..errors import ConfigError
 
 __all__ = [
-    "LAUNCHERS", "backend_for", "dist_env", "first_slurm_host", "init_dist", "get_dist_info", "broadcast_buffers", "all_gather_object", "barrier",
+    "LAUNCHERS", "backend_for", "dist_env", "first_slurm_host", "init_dist", "destroy_dist", "get_dist_info", "broadcast_buffers", "all_gather_object", "barrier",
     "StepAdapter", "wrap_for_training", "convert_sync_batchnorm", "revert_sync_batchnorm",
 ]
 
@@ -102,6 +103,10 @@ def init_dist(launcher: str = "pytorch", backend: str | None = None, device: str
     The backend is ``nccl`` when the device is CUDA, ``gloo`` otherwise; each rank uses the CUDA
     device ``LOCAL_RANK``. ``backend='nccl'`` (MMDetection's ``dist_params`` default) on a CPU run
     becomes ``gloo`` with a warning: NCCL only drives GPUs.
+
+    The group is destroyed when the interpreter exits (:func:`destroy_dist`, registered with
+    ``atexit``): a gloo group left to interpreter finalisation can abort the process with
+    ``terminate called without an active exception`` after the run has finished its work.
     """
     os.environ.update(dist_env(launcher, os.environ, port))
     use_cuda = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
@@ -114,7 +119,15 @@ def init_dist(launcher: str = "pytorch", backend: str | None = None, device: str
         dev = torch.device("cpu")
     if not dist.is_initialized():
         dist.init_process_group(backend=backend)
+        atexit.register(destroy_dist)
     return dev
+
+
+def destroy_dist() -> None:
+    """Leave the process group if this process is in one (a no-op otherwise, so calling it twice
+    is safe)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def backend_for(use_cuda: bool, backend: str | None = None) -> str:
