@@ -152,16 +152,11 @@ def test_aug_test_uses_flip_and_scales(tmp_path):
 
 @pytest.mark.slow
 def test_train_under_torchrun_two_cpu_processes(tmp_path):
-    import socket
-
     cfg = _write_cfg(tmp_path, extra="model['type'] = 'ToyDetector'\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     work = tmp_path / "ddp"
     env = dict(os.environ, PYTHONPATH=str(TOY_DIR), OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
-           "--master_addr", "127.0.0.1", "--master_port", str(port), SEGDET, "train", str(cfg),
+    # --standalone: torchrun picks a free port itself, so no other process can take it in between
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", SEGDET, "train", str(cfg),
            "--launcher", "pytorch", "--device", "cpu", "--work-dir", str(work), "--seed", "0",
            "--cfg-options", "runner.max_epochs=1"]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)

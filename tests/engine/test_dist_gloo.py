@@ -3,7 +3,6 @@ global batch; a distributed run writes checkpoints once and gathers evaluation r
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -65,19 +64,14 @@ _WORKER = textwrap.dedent("""
 """)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_two_process_gloo_matches_single_process(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(_WORKER.format(here=str(HERE)))
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(HERE))
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
-           "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), str(script), str(tmp_path)]
+    # --standalone: torchrun picks a free port itself, so no other process can take it in between
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           str(script), str(tmp_path)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert (tmp_path / "ok").exists()
