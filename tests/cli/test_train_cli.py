@@ -156,8 +156,8 @@ def test_train_under_torchrun_two_cpu_processes(tmp_path):
     work = tmp_path / "ddp"
     env = dict(os.environ, PYTHONPATH=str(TOY_DIR), OMP_NUM_THREADS="1")
     # --standalone: torchrun picks a free port itself, so no other process can take it in between
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", SEGDET, "train", str(cfg),
-           "--launcher", "pytorch", "--device", "cpu", "--work-dir", str(work), "--seed", "0",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           SEGDET, "train", str(cfg), "--launcher", "pytorch", "--device", "cpu", "--work-dir", str(work), "--seed", "0",
            "--cfg-options", "runner.max_epochs=1"]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
